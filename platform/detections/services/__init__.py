@@ -1,0 +1,1 @@
+"""Services write: each takes keyword-only, typed arguments and owns one change of state."""

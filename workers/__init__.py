@@ -1,0 +1,1 @@
+"""Celery workers: thin tasks that load their inputs, call one platform service, store results."""
