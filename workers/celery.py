@@ -20,3 +20,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verity.settings")
 app = Celery("verity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.include = ["workers.io_tasks", "workers.gpu_tasks", "workers.maintenance_tasks"]
+
+
+def _ensure_filesystem_broker_folders() -> None:
+    """The embedded broker keeps messages as files; kombu expects its folders to exist."""
+    options = app.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        if key in options:
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+if str(app.conf.broker_url).startswith("filesystem"):
+    _ensure_filesystem_broker_folders()

@@ -47,6 +47,9 @@ class CheckCreateApi(APIView):
     throttle_scope = "submit"
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CheckCreateInput"
+
         items = CheckItemInputSerializer(many=True, required=False, default=list)
         reference = serializers.CharField(max_length=200, required=False, allow_blank=True)
         images = serializers.ListField(
@@ -119,6 +122,9 @@ class CheckDetailApi(APIView):
     throttle_scope = "read"
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "CheckDetailQuery"
+
         wait = serializers.FloatField(required=False, default=0, min_value=0)
 
     @extend_schema(
@@ -215,6 +221,9 @@ class VerdictListApi(APIView):
     throttle_scope = "read"
 
     class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "VerdictFilters"
+
         url = serializers.CharField(max_length=MAX_URL_LENGTH, required=False)
         band = serializers.ChoiceField(choices=Band.choices, required=False)
         source = serializers.ChoiceField(choices=Source.choices, required=False)  # type: ignore[assignment]
@@ -254,6 +263,9 @@ class LookupApi(APIView):
     throttle_scope = "read"
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "LookupInput"
+
         sha256 = serializers.ListField(
             child=serializers.RegexField(r"^[0-9a-fA-F]{64}$"), required=False, default=list
         )

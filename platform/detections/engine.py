@@ -47,11 +47,17 @@ def current_scorer() -> EnsembleScorer:
     if _loaded is not None and now - _checked_at < settings.VERITY_MODEL_RELOAD_CHECK_SECONDS:
         return _loaded
     version = production_model_version()
-    if _loaded is None or _loaded.model_version.pk != version.pk:
+    if _loaded is None or _artefact_of(_loaded.model_version) != _artefact_of(version):
         _loaded = EnsembleScorer(version)
+    else:
+        _loaded.model_version = version  # same weights under a re-registered row
     _checked_at = now
     _heartbeat(_loaded.model_version)
     return _loaded
+
+
+def _artefact_of(version: ModelVersion) -> tuple[str, str]:
+    return (version.artefact_path, version.artefact_sha256)
 
 
 def _heartbeat(version: ModelVersion) -> None:

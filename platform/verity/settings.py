@@ -165,8 +165,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "APPEND_COMPONENTS": {"securitySchemes": {"BearerToken": {"type": "http", "scheme": "bearer"}}},
-    "SECURITY": [{"BearerToken": []}],
 }
 
 CORS_URLS_REGEX = r"^/api/v1/extension/.*$"

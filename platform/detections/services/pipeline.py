@@ -285,3 +285,19 @@ def stuck_items_requeue(*, older_than: timedelta | None = None) -> SweepResult:
             "sweep: re-queued %d fetches, released %d scoring claims", len(fetch_ids), released
         )
     return SweepResult(requeued_for_fetch=len(fetch_ids), released_for_scoring=released)
+
+
+# --- at once, in this process (the terminal's check_image) ----------------------------------
+
+
+def image_judge_now(*, data: bytes, url: str, source: str, scorer: Scorer) -> Verdict:
+    """Decode, store and score one image synchronously; history records it like any other."""
+    decoded = decode_untrusted(data)
+    image = image_ingest(decoded=decoded, data=data)
+    sighting_record(image_id=image.pk, url=url, page_url="", source=source, fetched=bool(url))
+    known = verdict_for_version(image_id=image.pk, model_version=scorer.model_version)
+    if known is not None:
+        return known
+    prediction = scorer.predict([decoded.image])[0]
+    verdict, _ = _verdict_store(image, scorer.model_version, prediction)
+    return verdict
