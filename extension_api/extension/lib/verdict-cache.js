@@ -1,0 +1,102 @@
+/**
+ * Verdicts remembered by image URL in chrome.storage.local, each for a limited time, so that
+ * pages seen again (in any tab, after a browser restart) are answered without a request.
+ * Settled answers only: a `done` verdict lives for hours, a `failed` one for minutes (so a broken
+ * image is not asked about on every page view, yet a fixed one is seen again soon).
+ */
+
+const KEY_PREFIX = "verdict:";
+
+/**
+ * @typedef {import("./check-results.js").CheckResult} CheckResult
+ * @typedef {{ result: CheckResult, storedAt: number, expiresAt: number }} CacheEntry
+ * @typedef {{
+ *   get(keys: string[] | null): Promise<Record<string, any>>,
+ *   set(items: Record<string, any>): Promise<void>,
+ *   remove(keys: string[]): Promise<void>,
+ * }} StorageArea the subset of chrome.storage.StorageArea the cache uses
+ */
+
+export const DEFAULT_CACHE_POLICY = Object.freeze({
+  doneTtlMs: 12 * 60 * 60 * 1000,
+  failedTtlMs: 10 * 60 * 1000,
+  maxEntries: 5000,
+});
+
+export class VerdictCache {
+  /**
+   * @param {StorageArea} storageArea
+   * @param {Partial<typeof DEFAULT_CACHE_POLICY> & { now?: () => number }} [options]
+   */
+  constructor(storageArea, { now = Date.now, ...policy } = {}) {
+    this.storageArea = storageArea;
+    this.now = now;
+    this.policy = { ...DEFAULT_CACHE_POLICY, ...policy };
+  }
+
+  /**
+   * The unexpired answers among these URLs.
+   * @param {string[]} urls
+   * @returns {Promise<Map<string, CheckResult>>}
+   */
+  async get(urls) {
+    if (urls.length === 0) return new Map();
+    const stored = await this.storageArea.get(urls.map((url) => KEY_PREFIX + url));
+    const found = new Map();
+    for (const url of urls) {
+      const entry = /** @type {CacheEntry | undefined} */ (stored[KEY_PREFIX + url]);
+      if (entry && entry.expiresAt > this.now()) found.set(url, entry.result);
+    }
+    return found;
+  }
+
+  /**
+   * Remembers the settled results among these; pending and unavailable ones are not answers.
+   * @param {CheckResult[]} results
+   */
+  async put(results) {
+    const storedAt = this.now();
+    /** @type {Record<string, CacheEntry>} */
+    const items = {};
+    for (const result of results) {
+      const ttl = this.#ttlFor(result);
+      if (ttl > 0) items[KEY_PREFIX + result.url] = { result, storedAt, expiresAt: storedAt + ttl };
+    }
+    if (Object.keys(items).length > 0) await this.storageArea.set(items);
+  }
+
+  /**
+   * Drops expired entries, then the oldest ones beyond maxEntries.
+   * @returns {Promise<number>} how many entries were removed
+   */
+  async prune() {
+    const entries = await this.#allEntries();
+    const now = this.now();
+    const expired = entries.filter(([, entry]) => entry.expiresAt <= now);
+    const live = entries
+      .filter(([, entry]) => entry.expiresAt > now)
+      .sort(([, a], [, b]) => b.storedAt - a.storedAt);
+    const doomed = [...expired, ...live.slice(this.policy.maxEntries)].map(([key]) => key);
+    if (doomed.length > 0) await this.storageArea.remove(doomed);
+    return doomed.length;
+  }
+
+  /** Forgets every verdict (the options page's "Clear cached verdicts"). */
+  async clear() {
+    const keys = (await this.#allEntries()).map(([key]) => key);
+    if (keys.length > 0) await this.storageArea.remove(keys);
+  }
+
+  /** @returns {Promise<Array<[string, CacheEntry]>>} */
+  async #allEntries() {
+    const everything = await this.storageArea.get(null);
+    return Object.entries(everything).filter(([key]) => key.startsWith(KEY_PREFIX));
+  }
+
+  /** @param {CheckResult} result */
+  #ttlFor(result) {
+    if (result.status === "done") return this.policy.doneTtlMs;
+    if (result.status === "failed") return this.policy.failedTtlMs;
+    return 0;
+  }
+}
