@@ -231,6 +231,16 @@ describe("the checker", () => {
     assert.equal(upload.image.size, 10);
   });
 
+  it("keeps the server's failure when uploading could not help", async () => {
+    const url = img("huge-1.jpg");
+    const bytes = new Map([[url, new Blob([new Uint8Array(10)], { type: "image/jpeg" })]]);
+    const { checker, answerFor, bytesRead } = checkerFor(server.url, { bytes });
+
+    await ask(checker, [url]);
+    assert.equal((await answerFor(url)).error.code, "too_large");
+    assert.deepEqual(bytesRead, []);
+  });
+
   it("uploads blob: images straight away, reading the bytes in the tab that shows them", async () => {
     const url = "blob:https://news.example/7c0c1f50-2ee1-4c1e-b1a8-62b0a4b51f10";
     const bytes = new Map([[url, new Blob([new Uint8Array(64)], { type: "image/png" })]]);
@@ -252,7 +262,7 @@ describe("the checker", () => {
 
     await ask(checker, [img("private-2.jpg")], tab(1), { uploadAllowed: false });
     const answer = await answerFor(img("private-2.jpg"));
-    assert.equal(answer.error.code, "fetch_forbidden", "the server's own answer stands");
+    assert.equal(answer.error.code, "http_status", "the server's own answer stands");
     assert.deepEqual(bytesRead, []);
   });
 

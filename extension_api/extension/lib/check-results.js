@@ -67,11 +67,27 @@ export function resultFromServer(raw) {
 }
 
 /**
- * True for a failure that only means "the server could not get the bytes" (a login wall, a
- * private address its SSRF guard refused...): the extension can still upload them itself.
- * The server marks these with error codes that start with `fetch_`.
+ * The server's fetch failures (its safefetch error codes) that the browser may well get past:
+ * it holds the person's cookies, sits on their network and resolves their intranet's names.
+ * Not among them: a URL that is malformed or an image that is too large for anyone.
+ */
+const FAILURES_THE_BROWSER_MAY_GET_PAST = new Set([
+  "address_blocked", // a private address, refused by the server's SSRF guard
+  "host_unresolvable",
+  "port_not_allowed",
+  "http_status", // 401/403 behind a login, or a 404 the server alone sees
+  "connection_failed",
+  "timeout",
+  "tls_error",
+  "too_many_redirects", // typically a login redirect loop
+  "redirect_invalid",
+]);
+
+/**
+ * True for a failure that only means "the server could not get the bytes": the extension can
+ * still read them itself and upload them.
  * @param {CheckResult} result
  */
 export function serverCouldNotFetch(result) {
-  return result.status === "failed" && (result.error?.code ?? "").startsWith("fetch_");
+  return result.status === "failed" && FAILURES_THE_BROWSER_MAY_GET_PAST.has(result.error?.code ?? "");
 }

@@ -4,8 +4,8 @@
  * like the page it stands for ("private-ai-1.jpg"):
  *   ai       -> done, likely_ai (otherwise done, likely_real)
  *   slow     -> pending until polled once
- *   private  -> failed, fetch_forbidden, when asked by URL (an upload brings the bytes)
- *   missing  -> failed, image_not_found
+ *   private  -> failed, http_status (a 403), when asked by URL (an upload brings the bytes)
+ *   huge     -> failed, too_large
  * Uploads are judged by their `src`. A test can script the next answers of a
  * route (e.g. a 429, a 503) with `answerNext`. Every request is recorded in `requests`.
  */
@@ -31,9 +31,9 @@ const wordsOf = (url) => (new URL(url).pathname.split("/").pop() ?? "").split(/[
 export function judge(url, { uploaded }) {
   const words = wordsOf(url);
   if (words.includes("private") && !uploaded) {
-    return failure("fetch_forbidden", "The image server answered 403 Forbidden.");
+    return failure("http_status", "The image server answered 403 Forbidden.");
   }
-  if (words.includes("missing")) return failure("image_not_found", "The image is gone (404).");
+  if (words.includes("huge")) return failure("too_large", "The image is larger than 20 MB.");
   const ai = words.includes("ai");
   return { status: "done", verdict: verdict(ai ? 0.97 : 0.04, url), error: null };
 }
