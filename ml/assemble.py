@@ -1,0 +1,152 @@
+"""Assemble trained members into a shipped ensemble artefact:
+`python -m ml.assemble --members cnn resnet50 ... --runs artifacts/runs --out ml/weights`.
+
+Members are copied as float16 safetensors (+ config + card), reloaded from those very files,
+scored on the validation split (carved from the train shards exactly as in training), and the
+combiner (temperatures, stacker, calibration, bands, disagreement rule) is fit on those scores.
+Subsets are weighted equally, so CIFAKE's size does not decide the thresholds for web images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ml.calibration import fit_combiner
+from ml.cards import ensemble_card, member_card
+from ml.checkpoint import load_checkpoint, save_checkpoint
+from ml.data import (
+    Sample,
+    available_datasets,
+    decode_rgb,
+    limit_per_class,
+    training_and_validation,
+)
+from ml.ensemble import ENSEMBLE_FILE, Ensemble
+from ml.member import Member, member_logits
+from ml.metrics import binary_metrics
+
+
+@dataclass
+class AssembleConfig:
+    members: Sequence[str]
+    runs: Path = Path("artifacts/runs")  # holds <member>/<member>.safetensors ...
+    out_dir: Path = Path("artifacts/ensemble")
+    version: str = "verity-ensemble-0.1.0"
+    data_dir: Path | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+    target_precision: float = 0.95
+    limit_per_class: int | None = None  # tiny assemblies (tests): validation images per class
+
+
+def subset_weights(samples: Sequence[Sample]) -> np.ndarray:
+    """Weights that give every subset the same total (and keep the mean weight at 1)."""
+    subsets = np.array([sample.subset for sample in samples])
+    names, counts = np.unique(subsets, return_counts=True)
+    per_sample = {
+        name: len(samples) / (len(names) * count) for name, count in zip(names, counts, strict=True)
+    }
+    return np.array([per_sample[subset] for subset in subsets])
+
+
+def copy_members_as_float16(config: AssembleConfig) -> None:
+    for name in config.members:
+        model, member_config = load_checkpoint(config.runs / name, name)
+        save_checkpoint(
+            config.out_dir, model, member_config, member_card(member_config), dtype=torch.float16
+        )
+
+
+def score_members(
+    members: Sequence[Member], samples: Sequence[Sample], chunk: int = 256
+) -> dict[str, np.ndarray]:
+    """Every member's logits for every sample (NaN where out of scope), a chunk at a time."""
+    parts: list[dict[str, np.ndarray]] = []
+    for start in tqdm(
+        range(0, len(samples), chunk), desc="scoring", file=sys.stderr, mininterval=10
+    ):
+        images = [decode_rgb(sample.data) for sample in samples[start : start + chunk]]
+        parts.append(member_logits(members, images))
+    return {
+        member.name: np.concatenate([part[member.name] for part in parts]) for member in members
+    }
+
+
+def validation_report(
+    ensemble: Ensemble, logits: dict[str, np.ndarray], samples: Sequence[Sample]
+) -> dict[str, Any]:
+    probabilities = ensemble.combiner.probability(logits)
+    labels = np.array([sample.label for sample in samples])
+    subsets = np.array([sample.subset for sample in samples])
+    report: dict[str, Any] = {}
+    for subset in sorted(set(subsets)):
+        mask = subsets == subset
+        report[subset] = binary_metrics(labels[mask], probabilities[mask])
+    return report
+
+
+def assemble(config: AssembleConfig) -> Path:
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    copy_members_as_float16(config)
+    datasets = available_datasets(config.data_dir)
+    _, val = training_and_validation(
+        datasets, config.data_dir, (), config.val_fraction, config.seed
+    )
+    val = limit_per_class(val, config.limit_per_class)
+    members = [Member.load(config.out_dir, name) for name in config.members]
+    logits = score_members(members, val)
+    labels = np.array([sample.label for sample in val])
+    combiner = fit_combiner(
+        logits, labels, subset_weights(val), config.target_precision, seed=config.seed
+    )
+    ensemble = Ensemble(config.version, members, combiner)
+    report = validation_report(ensemble, logits, val)
+    manifest = {
+        "version": config.version,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "combiner": combiner.to_dict(),
+        "validation": report,
+        "validation_counts": {s: int(sum(x.subset == s for x in val)) for s in report},
+    }
+    (config.out_dir / ENSEMBLE_FILE).write_text(
+        json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+    )
+    (config.out_dir / "MODEL_CARD.md").write_text(ensemble_card(config.out_dir), encoding="utf-8")
+    return config.out_dir
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--members", nargs="+", required=True)
+    parser.add_argument("--runs", type=Path, default=Path("artifacts/runs"))
+    parser.add_argument("--out", type=Path, default=Path("artifacts/ensemble"))
+    parser.add_argument("--version", default="verity-ensemble-0.1.0")
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = assemble(
+        AssembleConfig(
+            members=args.members,
+            runs=args.runs,
+            out_dir=args.out,
+            version=args.version,
+            data_dir=args.data_dir,
+            seed=args.seed,
+        )
+    )
+    print(f"ensemble written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""From member logits to one calibrated probability and a band; everything fit on validation.
+
+- Per-member temperature: each member's own score, calibrated, for display and disagreement.
+- Stacker: logistic regression on (logit x in_scope, in_scope) per member, so a member that is
+  out of scope (the face member without a face) contributes nothing rather than a guess.
+- Platt scaling of the stacker's logit, fit on out-of-fold stacker outputs (5 folds), so the
+  calibration is not fit on the very predictions it corrects.
+- Bands: `likely_ai` from the lowest threshold whose precision, and that of every higher one,
+  is at least `target_precision` on validation; `likely_real` likewise for the negative
+  predictive value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+Band = Literal["likely_real", "inconclusive", "likely_ai"]
+MemberLogits = Mapping[str, np.ndarray]  # member -> logits, NaN where out of scope
+
+
+def sigmoid(z: np.ndarray | float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+
+
+def _weighted_nll(logits: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> float:
+    # log(1 + e^z) - y z, computed stably
+    losses = np.logaddexp(0.0, logits) - labels * logits
+    return float(np.sum(weights * losses) / np.sum(weights))
+
+
+def fit_temperature(
+    logits: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> float:
+    """T > 0 minimising the (weighted) log loss of sigmoid(logits / T)."""
+    w = np.ones_like(logits, dtype=float) if weights is None else weights
+    result = minimize_scalar(
+        lambda log_t: _weighted_nll(logits / np.exp(log_t), labels, w),
+        bounds=(np.log(0.05), np.log(20.0)),
+        method="bounded",
+    )
+    return float(np.exp(result.x))
+
+
+def fit_platt(
+    logits: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, float]:
+    """(a, b) so that sigmoid(a * logit + b) is calibrated."""
+    model = LogisticRegression(C=1e4)
+    model.fit(logits.reshape(-1, 1), labels, sample_weight=weights)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def stack_features(member_logits: MemberLogits, members: Sequence[str]) -> np.ndarray:
+    """Per member (logit x in_scope, in_scope): out-of-scope members add only their bias."""
+    columns = []
+    for name in members:
+        logits = np.asarray(member_logits[name], dtype=float)
+        in_scope = ~np.isnan(logits)
+        columns += [np.where(in_scope, logits, 0.0), in_scope.astype(float)]
+    return np.stack(columns, axis=1)
+
+
+def lowest_threshold(
+    scores: np.ndarray, positives: np.ndarray, weights: np.ndarray, target: float, support: int
+) -> float | None:
+    """The lowest score t with weighted precision of {score >= t} >= target, counting only
+    thresholds that select at least `support` samples; None when there is none."""
+    order = np.argsort(-scores, kind="stable")
+    s, y, w = scores[order], positives[order], weights[order]
+    precision = np.cumsum(w * y) / np.cumsum(w)
+    ok = (precision >= target) & (np.arange(1, len(s) + 1) >= support)
+    return float(s[np.flatnonzero(ok)[-1]]) if ok.any() else None
+
+
+def band_thresholds(
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    target_precision: float,
+    support: int = 30,
+) -> tuple[float, float]:
+    """(likely_real up to, likely_ai from): precision of each decisive band >= the target."""
+    ai_from = lowest_threshold(probabilities, labels, weights, target_precision, support)
+    real_from = lowest_threshold(1 - probabilities, 1 - labels, weights, target_precision, support)
+    likely_ai_from = max(ai_from, 0.5) if ai_from is not None else 1.0 + 1e-9
+    likely_real_to = min(1 - real_from, 0.5) if real_from is not None else -1e-9
+    return likely_real_to, likely_ai_from
+
+
+@dataclass
+class Combiner:
+    members: list[str]
+    temperatures: dict[str, float]
+    coefficients: list[float]  # stacker weights, two per member, in `members` order
+    intercept: float
+    platt: tuple[float, float]
+    likely_real_to: float
+    likely_ai_from: float
+    disagreement: float  # abstain when in-scope members' probabilities span at least this
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Combiner:
+        return cls(**{**raw, "platt": tuple(raw["platt"])})
+
+    def member_probabilities(self, member_logits: MemberLogits) -> dict[str, np.ndarray]:
+        """Each member's own calibrated P(AI); NaN where out of scope."""
+        return {
+            name: sigmoid(np.asarray(member_logits[name], dtype=float) / self.temperatures[name])
+            for name in self.members
+        }
+
+    def stacked_logit(self, member_logits: MemberLogits) -> np.ndarray:
+        features = stack_features(member_logits, self.members)
+        return features @ np.asarray(self.coefficients) + self.intercept
+
+    def probability(self, member_logits: MemberLogits) -> np.ndarray:
+        a, b = self.platt
+        return sigmoid(a * self.stacked_logit(member_logits) + b)
+
+    def band(self, probability: float) -> Band:
+        if probability >= self.likely_ai_from:
+            return "likely_ai"
+        if probability <= self.likely_real_to:
+            return "likely_real"
+        return "inconclusive"
+
+    def spread(self, member_logits: MemberLogits) -> np.ndarray:
+        """Max minus min of the in-scope members' calibrated probabilities (0 for one member)."""
+        table = np.stack(list(self.member_probabilities(member_logits).values()), axis=1)
+        in_scope = ~np.isnan(table)
+        high = np.where(in_scope, table, -np.inf).max(axis=1)
+        low = np.where(in_scope, table, np.inf).min(axis=1)
+        return np.where(in_scope.sum(axis=1) >= 2, high - low, 0.0)
+
+
+def _fit_stacker(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray
+) -> LogisticRegression:
+    model = LogisticRegression(C=1.0, max_iter=1000)
+    model.fit(features, labels, sample_weight=weights)
+    return model
+
+
+def out_of_fold_logits(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray, folds: int, seed: int
+) -> np.ndarray:
+    result = np.zeros(len(labels))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_rows, held_rows in splitter.split(features, labels):
+        model = _fit_stacker(features[fit_rows], labels[fit_rows], weights[fit_rows])
+        result[held_rows] = model.decision_function(features[held_rows])
+    return result
+
+
+def fit_combiner(
+    member_logits: MemberLogits,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    target_precision: float = 0.95,
+    max_disagreement_rate: float = 0.05,
+    seed: int = 0,
+) -> Combiner:
+    """Fit temperatures, stacker, calibration, bands and the disagreement rule on validation."""
+    members = sorted(member_logits)
+    temperatures = {}
+    for name in members:
+        logits = np.asarray(member_logits[name], dtype=float)
+        scope = ~np.isnan(logits)
+        temperatures[name] = fit_temperature(logits[scope], labels[scope], weights[scope])
+    features = stack_features(member_logits, members)
+    held_out = out_of_fold_logits(features, labels, weights, folds=5, seed=seed)
+    platt = fit_platt(held_out, labels, weights)
+    calibrated = sigmoid(platt[0] * held_out + platt[1])
+    real_to, ai_from = band_thresholds(calibrated, labels, weights, target_precision)
+    stacker = _fit_stacker(features, labels, weights)
+    combiner = Combiner(
+        members=members,
+        temperatures=temperatures,
+        coefficients=[float(c) for c in stacker.coef_[0]],
+        intercept=float(stacker.intercept_[0]),
+        platt=platt,
+        likely_real_to=real_to,
+        likely_ai_from=ai_from,
+        disagreement=1.0,
+    )
+    spreads = combiner.spread(member_logits)
+    combiner.disagreement = float(max(0.5, np.quantile(spreads, 1 - max_disagreement_rate)))
+    return combiner

@@ -1,0 +1,158 @@
+"""Model cards in Markdown, written beside every checkpoint from the config that made it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ml.checkpoint import DetectorConfig
+
+SUBSET_TITLES = {
+    "cifake": "CIFAKE (CIFAR-10 photos vs Stable Diffusion 1.4, 32x32)",
+    "faces_140k": "faces 140k (FFHQ vs StyleGAN, 256x256)",
+    "faces_swap": "face swaps (OpenForensics-style crops, 256x256)",
+    "wild": "wild (web photos vs ~30 generators, native crops up to 384)",
+    "extra": "extra labelled samples",
+}
+
+POLICY_TEXT = {
+    "resize": "centre square crop of the shorter side, downscaled (area) to {size}x{size}; "
+    "smaller images are never upsampled",
+    "native_crops": "native resolution: images up to {size} px seen whole, larger ones as "
+    "{crops} crops of {size}x{size} whose logits are averaged; never resized",
+    "face_crops": "faces found by OpenCV's Haar cascade, square crops with margin resized to "
+    "{size}x{size}; no face, no score (out of scope)",
+}
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def metrics_table(metrics: dict[str, Any], columns: tuple[str, ...]) -> list[str]:
+    rows = ["| subset | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for subset, entry in metrics.items():
+        if isinstance(entry, dict):
+            values = " | ".join(_format(entry.get(column, float("nan"))) for column in columns)
+            rows.append(f"| {subset} | {values} |")
+    return rows
+
+
+def member_card(config: DetectorConfig) -> str:
+    pre = config.preprocessing
+    training = config.training
+    policy = POLICY_TEXT[pre.policy].format(size=pre.input_size, crops=pre.num_crops)
+    lines = [
+        f"# Verity member `{config.member}`",
+        "",
+        f"- Architecture: `{config.architecture}` {config.arch_kwargs}, "
+        f"{training.get('parameters', '?'):,} parameters"
+        if training.get("parameters")
+        else f"- Architecture: `{config.architecture}` {config.arch_kwargs}",
+        f"- Sees: {policy}. Mean {pre.mean}, std {pre.std}.",
+        f"- In scope: shorter side >= {pre.min_side} px"
+        + (f", longer side <= {pre.max_side} px" if pre.max_side else ""),
+        "- Output: one logit, P(AI-generated) = sigmoid(logit) before the ensemble's calibration.",
+        "",
+        "## Training data",
+    ]
+    for subset, counts in training.get("train_counts", {}).items():
+        lines.append(
+            f"- {SUBSET_TITLES.get(subset, subset)}: {counts['ai']} AI, {counts['real']} "
+            "real (train); validation split carved from the train shards, never a test "
+            "split"
+        )
+    recipe = training.get("recipe", {})
+    if recipe:
+        lines += [
+            "",
+            "## Recipe",
+            f"- {recipe['optimizer']} lr {recipe['lr']}, {recipe['schedule']} schedule, batch "
+            f"{recipe['batch_size']}, weight decay {recipe['weight_decay']}, up to "
+            f"{recipe['epochs']} epochs, early stopping patience {recipe['patience']} "
+            f"(ran {training.get('epochs_run')}, kept epoch {training.get('best_epoch')})",
+            f"- Augmentation (both classes): {recipe['augment']}",
+            f"- Seed {training.get('seed')}, device {training.get('device')}, bf16 autocast "
+            f"{training.get('amp_bf16')}, {training.get('duration_s')} s, {training.get('date')}",
+        ]
+    validation = config.metrics.get("validation", {})
+    if validation:
+        lines += ["", "## Validation (carved from train shards)", ""]
+        lines += metrics_table(validation, ("accuracy", "roc_auc", "loss", "in_scope"))
+    lines += [
+        "",
+        "## Does not cover",
+        "- Generators, subjects and deliveries unlike the training data; see the ensemble card.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _file_size(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.1f} MB" if path.is_file() else "missing"
+
+
+def ensemble_card(directory: Path, test_report: dict[str, Any] | None = None) -> str:
+    """The shipped ensemble's card, from ensemble.json and the members' configs."""
+    manifest = json.loads((directory / "ensemble.json").read_text(encoding="utf-8"))
+    combiner = manifest["combiner"]
+    lines = [
+        f"# {manifest['version']}",
+        "",
+        "Tells whether an image is AI-generated: a calibrated probability, a band "
+        "(`likely_ai` / `inconclusive` / `likely_real`) and per-member scores. "
+        "Built by `python -m ml.assemble`; members trained by `python -m ml.train`.",
+        "",
+        "## Members",
+        "",
+        "| member | architecture | parameters | sees | file |",
+        "|---|---|---|---|---|",
+    ]
+    for name in combiner["members"]:
+        config = DetectorConfig.from_dict(
+            json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        )
+        pre = config.preprocessing
+        sees = POLICY_TEXT[pre.policy].format(size=pre.input_size, crops=pre.num_crops)
+        params = config.training.get("parameters", "?")
+        size = _file_size(directory / f"{name}.safetensors")
+        lines.append(f"| {name} | {config.architecture} | {params:,} | {sees} | {size} fp16 |")
+    lines += [
+        "",
+        "## Verdict",
+        "- Stacker: logistic regression on (logit x in_scope, in_scope) per member, then Platt "
+        "scaling fit on out-of-fold stacker outputs; all fit on the validation split.",
+        f"- Bands: `likely_ai` from P(AI) >= {combiner['likely_ai_from']:.3f}, `likely_real` up "
+        f"to {combiner['likely_real_to']:.3f} (each band >= 95% precise on validation).",
+        f"- Abstains (`inconclusive` + reason) when no member is in scope, when in-scope members'"
+        f" probabilities span >= {combiner['disagreement']:.2f}, or when a JPEG q85 re-encode "
+        "changes the band.",
+        "",
+        "## Validation (carved from the train shards; fit data for the combiner)",
+        "",
+        *metrics_table(manifest["validation"], ("count", "accuracy", "roc_auc", "ece")),
+    ]
+    if test_report:
+        lines += ["", "## Test splits (never used for training or fitting)", ""]
+        lines += metrics_table(test_report, ("count", "accuracy", "roc_auc", "ece"))
+    lines += [
+        "",
+        "## Data",
+        "- CIFAKE train subset (17k + 17k), faces 140k (FFHQ vs StyleGAN) and face swaps train "
+        "splits, wild train split: `../shared/datasets/` (see their READMEs for sources and "
+        "licences: research use only). Deduplicated; no image of any test split was used.",
+        "",
+        "## Does not cover",
+        "- Generators unlike those in the training data; the wild set has ~1k fakes from ~30 "
+        "generators, so novel generators may pass as real.",
+        "- Images edited partly (inpainting, local edits) other than face swaps; screenshots "
+        "and heavy filters; images smaller than 16 px (no member in scope).",
+        "- Faces that OpenCV's Haar cascade does not find (profiles, small faces < 64 px): the "
+        "face member then says nothing.",
+        "",
+    ]
+    return "\n".join(lines)

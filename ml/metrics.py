@@ -1,0 +1,73 @@
+"""Binary detection metrics (positive class = AI-generated), from labels and probabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+
+def _safe_ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def confusion(labels: ArrayLike, predicted: ArrayLike) -> dict[str, int]:
+    y, p = np.asarray(labels, dtype=bool), np.asarray(predicted, dtype=bool)
+    return {
+        "tp": int(np.sum(y & p)),
+        "fp": int(np.sum(~y & p)),
+        "tn": int(np.sum(~y & ~p)),
+        "fn": int(np.sum(y & ~p)),
+    }
+
+
+def expected_calibration_error(
+    labels: ArrayLike, probabilities: ArrayLike, bins: int = 15
+) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins of P(AI), weighted by count."""
+    y, p = np.asarray(labels, dtype=float), np.asarray(probabilities, dtype=float)
+    if len(y) == 0:
+        return float("nan")
+    bin_of = np.minimum((p * bins).astype(int), bins - 1)
+    error = 0.0
+    for index in range(bins):
+        in_bin = bin_of == index
+        if in_bin.any():
+            error += in_bin.mean() * abs(y[in_bin].mean() - p[in_bin].mean())
+    return float(error)
+
+
+def _ranking_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    if len(np.unique(y)) < 2:  # one class only: ranking is undefined
+        return {"roc_auc": float("nan"), "average_precision": float("nan")}
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "average_precision": float(average_precision_score(y, p)),
+    }
+
+
+def binary_metrics(
+    labels: ArrayLike, probabilities: ArrayLike, threshold: float = 0.5
+) -> dict[str, Any]:
+    """Accuracy, precision, recall, specificity, F1, ROC-AUC, AP, ECE and the confusion matrix."""
+    y = np.asarray(labels, dtype=int)
+    p = np.asarray(probabilities, dtype=float)
+    counts = confusion(y, p >= threshold)
+    tp, fp, tn, fn = counts["tp"], counts["fp"], counts["tn"], counts["fn"]
+    precision = _safe_ratio(tp, tp + fp)
+    recall = _safe_ratio(tp, tp + fn)
+    specificity = _safe_ratio(tn, tn + fp)
+    return {
+        "count": len(y),
+        "accuracy": _safe_ratio(tp + tn, len(y)),
+        "balanced_accuracy": (recall + specificity) / 2,
+        "precision": precision,
+        "recall": recall,
+        "specificity": specificity,
+        "f1": _safe_ratio(2 * precision * recall, precision + recall),
+        **_ranking_metrics(y, p),
+        "ece": expected_calibration_error(y, p),
+        "confusion": counts,
+    }

@@ -1,0 +1,116 @@
+"""What each ensemble member is: architecture, preprocessing, training data and recipe.
+
+One place to read why each member sees what it sees (measurements in ml/weights/MODEL_CARD.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ml.augment import WebAugment
+from ml.faces import FaceFinder
+from ml.preprocess import Preprocessing
+
+IMAGENET_HALF = (0.5, 0.5, 0.5)  # the packaged EfficientNet-Lite0 weights' mean and std
+
+
+@dataclass(frozen=True)
+class Recipe:
+    architecture: str
+    arch_kwargs: dict[str, Any]
+    preprocessing: Preprocessing
+    subsets: tuple[str, ...]  # training subsets ("cifake", "faces_140k", "faces_swap", "wild")
+    epochs: int
+    lr: float
+    batch_size: int = 64
+    weight_decay: float = 0.05
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    schedule: Literal["onecycle", "constant"] = "onecycle"
+    patience: int = 3
+    augment: WebAugment = field(default_factory=WebAugment)
+    init_kwargs: dict[str, Any] = field(default_factory=dict)  # only when training from scratch
+    subset_repeats: dict[str, float] = field(default_factory=dict)  # draws per epoch, x count
+    face_finder: FaceFinder | None = None
+    channels_last: bool = False
+
+
+ALL_SUBSETS = ("cifake", "faces_140k", "faces_swap", "wild")
+TRACE_REPEATS = {"cifake": 0.5, "faces_140k": 3.0, "faces_swap": 1.0, "wild": 3.0}
+
+RECIPES: dict[str, Recipe] = {
+    # The paper's CNN #3 as published: pixels / 255, Adam 1e-3, no augmentation, early stopping
+    # with patience 2 on validation loss.
+    "cnn_paper": Recipe(
+        architecture="cnn_paper",
+        arch_kwargs={},
+        preprocessing=Preprocessing("resize", 32, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), min_side=32),
+        subsets=("cifake",),
+        epochs=30,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adam",
+        schedule="constant",
+        patience=2,
+        augment=WebAugment.none(),
+    ),
+    # CNN #3 improved (batch-norm, double width, web augmentation, one-cycle schedule). A
+    # small-image specialist: it sees a 32x32 downscale, so it is in scope only for small images.
+    "cnn": Recipe(
+        architecture="cnn",
+        arch_kwargs={"widths": [32, 64, 128, 256], "dropout": 0.3},
+        preprocessing=Preprocessing("resize", 32, min_side=32, max_side=64),
+        subsets=("cifake",),
+        epochs=16,
+        lr=3e-3,
+        batch_size=128,
+    ),
+    # Trace models: native pixels with the NPR residual, never resized for the model.
+    "resnet50": Recipe(
+        architecture="resnet50",
+        arch_kwargs={"input_mode": "rgb_npr", "stem_maxpool": False},
+        preprocessing=Preprocessing("native_crops", 64, num_crops=4, min_side=16),
+        subsets=ALL_SUBSETS,
+        epochs=8,
+        lr=2e-3,
+        subset_repeats=TRACE_REPEATS,
+        channels_last=True,
+    ),
+    "inception_v3": Recipe(
+        architecture="inception_v3",
+        arch_kwargs={"input_mode": "rgb_npr"},
+        preprocessing=Preprocessing("native_crops", 32, num_crops=8, min_side=16),
+        subsets=ALL_SUBSETS,
+        epochs=8,
+        lr=2e-3,
+        subset_repeats={**TRACE_REPEATS, "cifake": 0.7},
+        channels_last=True,
+    ),
+    # A pretrained generalist: ImageNet features fine-tuned on web-sized images (not CIFAKE).
+    "generalist": Recipe(
+        architecture="efficientnet_lite0",
+        arch_kwargs={"dropout": 0.3},
+        init_kwargs={"imagenet_init": True},
+        preprocessing=Preprocessing("resize", 224, IMAGENET_HALF, IMAGENET_HALF, min_side=128),
+        subsets=("faces_140k", "faces_swap", "wild"),
+        epochs=8,
+        lr=5e-4,
+        batch_size=32,
+        subset_repeats={"faces_140k": 2.0, "wild": 2.0},
+        channels_last=True,
+    ),
+    # The face member: EfficientNet-Lite0 on face crops found by OpenCV's Haar cascade.
+    "face": Recipe(
+        architecture="efficientnet_lite0",
+        arch_kwargs={"dropout": 0.3},
+        init_kwargs={"imagenet_init": True},
+        preprocessing=Preprocessing("face_crops", 224, IMAGENET_HALF, IMAGENET_HALF, min_side=64),
+        subsets=("faces_140k", "faces_swap", "wild"),
+        epochs=10,
+        lr=5e-4,
+        batch_size=32,
+        subset_repeats={"faces_140k": 3.0, "wild": 2.0},
+        face_finder=FaceFinder(),
+        channels_last=True,
+    ),
+}

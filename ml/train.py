@@ -1,0 +1,443 @@
+"""Train one ensemble member (recipes in ml/recipes.py): `python -m ml.train --member cnn`.
+
+One loop, readable in a sitting (nanoGPT). Data: the train splits under the data dir plus any
+extra labelled samples, deduplicated and checked against every test split; a seeded, stratified
+validation split carved from them drives early stopping. Every image gets web-delivery
+augmentation, then the same view the serving path makes (ml/preprocess.py). Output: the best
+epoch's checkpoint (safetensors + JSON config + model card) and history.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from tqdm import tqdm
+
+from ml.augment import WebAugment, augment_for_web
+from ml.cards import member_card
+from ml.checkpoint import DetectorConfig, load_checkpoint, parameter_count, save_checkpoint
+from ml.data import (
+    Sample,
+    decode_rgb,
+    labelled_sample,
+    limit_per_class,
+    training_and_validation,
+)
+from ml.faces import Box, FaceFinder
+from ml.member import Member
+from ml.metrics import binary_metrics
+from ml.preprocess import Preprocessing, to_tensor, training_view
+from ml.recipes import RECIPES, Recipe
+
+Progress = Callable[[dict[str, Any]], None]
+DATASET_OF_SUBSET = {"cifake": "cifake", "faces_140k": "faces", "faces_swap": "faces"}
+
+
+@dataclass
+class TrainConfig:
+    member: str = "cnn"  # a key of ml.recipes.RECIPES
+    out_dir: Path = Path("artifacts/runs")
+    data_dir: Path | None = None  # default: ml.data.default_data_dir()
+    extra_samples: Sequence[tuple[bytes | Path, int]] = ()  # (image bytes or path, 1 = AI)
+    parent: Path | None = None  # checkpoint dir of the same member to fine-tune from
+    epochs: int | None = None  # None: the recipe's
+    batch_size: int | None = None
+    lr: float | None = None
+    patience: int | None = None
+    limit_per_class: int | None = None  # tiny runs: at most N train images per subset and label
+    max_steps: int | None = None  # per epoch
+    val_fraction: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast (CPU with AMX, or GPU)
+    threads: int | None = None
+
+
+@dataclass
+class TrainResult:
+    checkpoint_dir: Path
+    best_epoch: int
+    val_metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One training example: a sample, the side of its view, and for faces the face box."""
+
+    sample: Sample
+    side: int
+    box: Box | None = None
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def pick_device(requested: str) -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def autocast(device: torch.device, enabled: bool) -> AbstractContextManager[Any]:
+    if not enabled:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def image_size(sample: Sample) -> tuple[int, int]:
+    import io
+
+    with Image.open(io.BytesIO(sample.data)) as image:
+        return image.size
+
+
+def make_items(
+    samples: Sequence[Sample], pre: Preprocessing, finder: FaceFinder | None
+) -> list[Item]:
+    """Training items; for the face member only images with a face (the largest one)."""
+    if finder is None:
+        return [Item(sample, pre.view_side(image_size(sample))) for sample in samples]
+    items = []
+    for sample in tqdm(samples, desc="finding faces", mininterval=10, file=sys.stderr):
+        boxes = finder.find(decode_rgb(sample.data))
+        if boxes:
+            items.append(Item(sample, pre.input_size, boxes[0]))
+    return items
+
+
+def epoch_batches(
+    items: Sequence[Item], recipe: Recipe, batch_size: int, rng: random.Random
+) -> list[list[Item]]:
+    """Each subset drawn `subset_repeats` times its size, then batches of one view size each."""
+    by_subset: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        by_subset[item.sample.subset].append(item)
+    drawn: list[Item] = []
+    for subset in sorted(by_subset):
+        group = by_subset[subset]
+        count = round(len(group) * recipe.subset_repeats.get(subset, 1.0))
+        order: list[Item] = []
+        while len(order) < count:
+            order += rng.sample(group, len(group))
+        drawn += order[:count]
+    by_side: dict[int, list[Item]] = defaultdict(list)
+    for item in drawn:
+        by_side[item.side].append(item)
+    batches = []
+    for side in sorted(by_side):
+        group = by_side[side]
+        rng.shuffle(group)
+        batches += [group[i : i + batch_size] for i in range(0, len(group), batch_size)]
+    rng.shuffle(batches)
+    return [batch for batch in batches if len(batch) > 1]  # batch-norm needs two
+
+
+def load_view(
+    item: Item,
+    pre: Preprocessing,
+    augment: WebAugment,
+    finder: FaceFinder | None,
+    rng: random.Random,
+) -> Image.Image:
+    image = decode_rgb(item.sample.data)
+    if item.box is not None and finder is not None:
+        image = finder.crop(image, item.box)
+    image = augment_for_web(image, rng, augment, keep_at_least=min(item.side, *image.size))
+    return training_view(image, pre, item.side, rng)
+
+
+def validate(model: nn.Module, config: DetectorConfig, samples: Sequence[Sample]) -> dict:
+    """Serving-path logits on the validation split: metrics per subset, and the mean of the
+    per-subset losses (so that CIFAKE's size does not drown the other subsets)."""
+    model.eval()
+    logits = Member(model, config).logits([decode_rgb(sample.data) for sample in samples])
+    labels = np.array([sample.label for sample in samples])
+    subsets = np.array([sample.subset for sample in samples])
+    report: dict[str, Any] = {}
+    for subset in sorted(set(subsets)):
+        mask = (subsets == subset) & ~np.isnan(logits)
+        if mask.any():
+            z, y = torch.from_numpy(logits[mask]), torch.from_numpy(labels[mask]).float()
+            loss = nn.functional.binary_cross_entropy_with_logits(z, y).item()
+            metrics = binary_metrics(y.numpy(), torch.sigmoid(z).numpy())
+            report[subset] = {
+                "loss": loss,
+                "in_scope": float(mask.sum() / (subsets == subset).sum()),
+            }
+            report[subset].update({k: v for k, v in metrics.items() if k != "confusion"})
+    losses = [entry["loss"] for entry in report.values()]
+    report["balanced_loss"] = float(np.mean(losses)) if losses else float("inf")
+    return report
+
+
+def _optimizer(model: nn.Module, recipe: Recipe, lr: float) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr)
+    return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=recipe.weight_decay)
+
+
+def _scheduler(
+    optimizer: torch.optim.Optimizer, recipe: Recipe, lr: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    if recipe.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=max(total_steps, 1), pct_start=0.15
+    )
+
+
+def _initial_model(config: TrainConfig, recipe: Recipe) -> nn.Module:
+    if config.parent is not None:
+        model, parent_config = load_checkpoint(config.parent, config.member)
+        if parent_config.architecture != recipe.architecture:
+            raise ValueError(f"parent {config.parent} is a {parent_config.architecture}")
+        return model
+    from ml.models import create_detector
+
+    return create_detector(recipe.architecture, **recipe.arch_kwargs, **recipe.init_kwargs)
+
+
+def _emit(progress: Progress | None, event: dict[str, Any]) -> None:
+    if progress is not None:
+        progress(event)
+
+
+def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
+    """Train (or fine-tune from `config.parent`) one member; returns where the best epoch went."""
+    started = time.monotonic()
+    recipe = RECIPES[config.member]
+    seed_everything(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    epochs = config.epochs or recipe.epochs
+    batch_size = config.batch_size or recipe.batch_size
+    lr = config.lr or recipe.lr
+    patience = config.patience if config.patience is not None else recipe.patience
+
+    datasets = sorted({DATASET_OF_SUBSET.get(subset, subset) for subset in recipe.subsets})
+    extra = [labelled_sample(image, label) for image, label in config.extra_samples]
+    train_samples, val_samples = training_and_validation(
+        datasets, config.data_dir, extra, config.val_fraction, config.seed
+    )
+    wanted = {*recipe.subsets, "extra"}
+    train_samples = limit_per_class(
+        [s for s in train_samples if s.subset in wanted], config.limit_per_class
+    )
+    val_samples = limit_per_class(
+        [s for s in val_samples if s.subset in wanted], config.limit_per_class
+    )
+    items = make_items(train_samples, recipe.preprocessing, recipe.face_finder)
+
+    detector_config = DetectorConfig(
+        member=config.member,
+        architecture=recipe.architecture,
+        arch_kwargs=recipe.arch_kwargs,
+        preprocessing=recipe.preprocessing,
+        face_finder=recipe.face_finder.to_dict() if recipe.face_finder else None,
+    )
+    model = _initial_model(config, recipe).to(device)
+    memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    optimizer = _optimizer(model, recipe, lr)
+    rng = random.Random(config.seed)
+    steps_per_epoch = len(epoch_batches(items, recipe, batch_size, random.Random(0)))
+    if config.max_steps:
+        steps_per_epoch = min(steps_per_epoch, config.max_steps)
+    scheduler = _scheduler(optimizer, recipe, lr, epochs * steps_per_epoch)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    history: list[dict[str, Any]] = []
+    best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "state": None, "val": {}}
+    for epoch in range(1, epochs + 1):
+        model.train()
+        batches = epoch_batches(items, recipe, batch_size, rng)[:steps_per_epoch]
+        bar = tqdm(
+            batches,
+            desc=f"{config.member} epoch {epoch}/{epochs}",
+            file=sys.stderr,
+            mininterval=1 if sys.stderr.isatty() else 30,
+        )
+        running = 0.0
+        for step, batch in enumerate(bar, start=1):
+            views = [
+                load_view(item, recipe.preprocessing, recipe.augment, recipe.face_finder, rng)
+                for item in batch
+            ]
+            inputs = to_tensor(views, recipe.preprocessing).to(device, memory_format=memory_format)
+            targets = torch.tensor([float(item.sample.label) for item in batch], device=device)
+            with autocast(device, config.amp):
+                logits = model(inputs)
+            loss = loss_fn(logits.float(), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            running += (loss.item() - running) / step
+            bar.set_postfix(
+                loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False
+            )
+            if step % 50 == 0:
+                _emit(
+                    progress,
+                    {
+                        "event": "step",
+                        "epoch": epoch,
+                        "step": step,
+                        "steps": len(batches),
+                        "loss": running,
+                    },
+                )
+        model = model.to(memory_format=torch.contiguous_format)
+        val = validate(model, detector_config, val_samples)
+        model = model.to(memory_format=memory_format)
+        record = {
+            "epoch": epoch,
+            "train_loss": running,
+            "val": val,
+            "elapsed_s": round(time.monotonic() - started, 1),
+        }
+        history.append(record)
+        print(_epoch_line(record), file=sys.stderr, flush=True)
+        _emit(progress, {"event": "epoch", **record})
+        if val["balanced_loss"] < best["loss"]:
+            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best = {"loss": val["balanced_loss"], "epoch": epoch, "state": state, "val": val}
+        elif epoch - best["epoch"] >= patience and _stopping_armed(recipe, epoch, epochs):
+            print(f"early stop: no better validation loss for {patience} epochs", file=sys.stderr)
+            break
+
+    model.load_state_dict(best["state"])
+    model = model.to("cpu").to(memory_format=torch.contiguous_format).eval()
+    detector_config.training = {
+        "recipe": _recipe_summary(recipe, epochs, batch_size, lr, patience),
+        "data_dir": str(config.data_dir or "VERITY_DATA_DIR"),
+        "train_counts": _counts(train_samples),
+        "train_items": len(items),
+        "val_counts": _counts(val_samples),
+        "val_fraction": config.val_fraction,
+        "seed": config.seed,
+        "epochs_run": len(history),
+        "best_epoch": best["epoch"],
+        "parent": str(config.parent) if config.parent else None,
+        "device": str(device),
+        "amp_bf16": config.amp,
+        "duration_s": round(time.monotonic() - started, 1),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parameters": parameter_count(model),
+    }
+    detector_config.metrics = {"validation": best["val"]}
+    directory = config.out_dir / config.member
+    save_checkpoint(directory, model, detector_config, member_card(detector_config))
+    (directory / "history.json").write_text(json.dumps(history, indent=2), encoding="utf-8")
+    _emit(
+        progress, {"event": "done", "checkpoint_dir": str(directory), "best_epoch": best["epoch"]}
+    )
+    return TrainResult(directory, best["epoch"], best["val"], history)
+
+
+def _stopping_armed(recipe: Recipe, epoch: int, epochs: int) -> bool:
+    """A one-cycle schedule's first half runs at high learning rates, where validation loss
+    wanders: early stopping only judges its annealing half."""
+    return recipe.schedule != "onecycle" or epoch > epochs // 2
+
+
+def _counts(samples: Sequence[Sample]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"ai": 0, "real": 0})
+    for sample in samples:
+        counts[sample.subset]["ai" if sample.label else "real"] += 1
+    return dict(counts)
+
+
+def _recipe_summary(
+    recipe: Recipe, epochs: int, batch_size: int, lr: float, patience: int
+) -> dict[str, Any]:
+    return {
+        "optimizer": recipe.optimizer,
+        "schedule": recipe.schedule,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "weight_decay": recipe.weight_decay,
+        "patience": patience,
+        "augment": asdict(recipe.augment),
+        "subsets": list(recipe.subsets),
+        "subset_repeats": recipe.subset_repeats,
+        "init": recipe.init_kwargs,
+    }
+
+
+def _epoch_line(record: dict[str, Any]) -> str:
+    val = record["val"]
+    parts = [
+        f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}",
+        f"val loss {val['balanced_loss']:.4f}",
+    ]
+    for subset, entry in val.items():
+        if isinstance(entry, dict):
+            parts.append(f"{subset} acc {entry['accuracy']:.4f} auc {entry['roc_auc']:.4f}")
+    return " | ".join(parts) + f" ({record['elapsed_s']:.0f} s)"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--member", choices=sorted(RECIPES), default="cnn")
+    parser.add_argument("--out", type=Path, default=Path("artifacts/runs"))
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--parent", type=Path, default=None, help="checkpoint dir to fine-tune")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--patience", type=int)
+    parser.add_argument("--limit-per-class", type=int, help="tiny runs: images per subset+label")
+    parser.add_argument("--max-steps", type=int, help="at most this many steps per epoch")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-amp", action="store_true", help="train in float32")
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args(argv)
+    return TrainConfig(
+        member=args.member,
+        out_dir=args.out,
+        data_dir=args.data_dir,
+        parent=args.parent,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        limit_per_class=args.limit_per_class,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        device=args.device,
+        amp=not args.no_amp,
+        threads=args.threads,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    result = train(parse_args(argv))
+    print(f"best epoch {result.best_epoch}; checkpoint in {result.checkpoint_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""What a model sees: saved with the checkpoint, identical in training and serving."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from ml.checkpoint import DetectorConfig, load_checkpoint, save_checkpoint
+from ml.member import Member
+from ml.models import create_detector
+from ml.preprocess import Preprocessing, crop_grid, serving_views, to_tensor, training_view
+from tests.ml.conftest import photo_like
+
+
+def test_the_saved_config_is_the_serving_config(tmp_path):
+    pre = Preprocessing(
+        "native_crops",
+        64,
+        (0.1, 0.2, 0.3),
+        (0.4, 0.5, 0.6),
+        num_crops=4,
+        min_side=16,
+        max_side=None,
+    )
+    config = DetectorConfig("resnet50", "resnet50", {"input_mode": "npr"}, pre)
+    model = create_detector("resnet50", input_mode="npr").eval()
+    save_checkpoint(tmp_path, model, config, card="card")
+    loaded_model, loaded = load_checkpoint(tmp_path, "resnet50")
+    assert loaded.preprocessing == pre
+    assert loaded.arch_kwargs == {"input_mode": "npr"}
+    batch = to_tensor([photo_like(32, 32)], pre)
+    with torch.inference_mode():
+        assert torch.allclose(model(batch), loaded_model(batch))
+
+
+def test_float16_checkpoints_load_back_as_float32_models(tmp_path):
+    pre = Preprocessing("resize", 32)
+    model = create_detector("cnn").eval()
+    save_checkpoint(
+        tmp_path, model, DetectorConfig("cnn", "cnn", {}, pre), "card", dtype=torch.float16
+    )
+    loaded, _ = load_checkpoint(tmp_path, "cnn")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    batch = to_tensor([photo_like(32, 32)], pre)
+    with torch.inference_mode():
+        assert torch.allclose(model(batch), loaded(batch), atol=1e-2)
+
+
+def test_resize_policy_downscales_but_never_upsamples():
+    pre = Preprocessing("resize", 32, min_side=16)
+    assert [v.size for v in serving_views(photo_like(300, 200), pre)] == [(32, 32)]
+    assert [v.size for v in serving_views(photo_like(24, 30), pre)] == [(24, 24)]
+
+
+def test_native_crops_keep_pixels_as_delivered():
+    pre = Preprocessing("native_crops", 64, num_crops=4)
+    image = photo_like(384, 321)
+    views = serving_views(image, pre)
+    assert [v.size for v in views] == [(64, 64)] * 4
+    corners = crop_grid(image.size, 64, 4)
+    assert corners == [(0, 0), (320, 0), (0, 257), (320, 257)]
+    assert views[3].tobytes() == image.crop((320, 257, 384, 321)).tobytes()
+
+
+def test_small_images_are_seen_whole_by_crop_models():
+    pre = Preprocessing("native_crops", 64, num_crops=4)
+    image = photo_like(32, 32)
+    (view,) = serving_views(image, pre)
+    assert view.tobytes() == image.tobytes()
+
+
+def test_training_views_have_the_serving_size():
+    rng = random.Random(0)
+    for pre, size, side in [
+        (Preprocessing("native_crops", 64), (384, 321), 64),
+        (Preprocessing("native_crops", 64), (32, 32), 32),
+        (Preprocessing("resize", 224), (384, 384), 224),
+    ]:
+        assert pre.view_side(size) == side
+        assert training_view(photo_like(*size), pre, side, rng).size == (side, side)
+
+
+def test_scope_follows_the_preprocessing():
+    cnn = Member(
+        create_detector("cnn"),
+        DetectorConfig("cnn", "cnn", {}, Preprocessing("resize", 32, min_side=32, max_side=64)),
+    )
+    logits = cnn.logits([photo_like(32, 32), photo_like(500, 400), photo_like(20, 20)])
+    assert not torch.isnan(torch.tensor(logits[0]))
+    assert torch.isnan(torch.tensor(logits[1:])).all()

@@ -1,0 +1,114 @@
+"""A tiny real training run on a slice of CIFAKE: the checkpoint loads, assembles and predicts."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+from PIL import Image
+
+from ml.assemble import AssembleConfig, assemble
+from ml.checkpoint import load_checkpoint
+from ml.data import decode_rgb, load_split
+from ml.ensemble import Ensemble
+from ml.train import TrainConfig, main, train
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    events = []
+    config = TrainConfig(
+        member="cnn",
+        out_dir=out,
+        data_dir=data_dir,
+        epochs=2,
+        max_steps=3,
+        batch_size=32,
+        limit_per_class=64,
+        seed=1,
+    )
+    result = train(config, progress=events.append)
+    return out, result, events
+
+
+def test_training_writes_weights_config_card_and_history(trained):
+    out, result, events = trained
+    directory = out / "cnn"
+    assert result.checkpoint_dir == directory
+    for name in ("cnn.safetensors", "cnn.json", "cnn.md", "history.json"):
+        assert (directory / name).is_file()
+    config = json.loads((directory / "cnn.json").read_text())
+    assert config["preprocessing"]["input_size"] == 32
+    assert config["training"]["train_counts"]["cifake"] == {"ai": 64, "real": 64}
+    assert "validation split carved from the train shards" in (directory / "cnn.md").read_text()
+    assert [e["event"] for e in events if e["event"] != "step"] == ["epoch", "epoch", "done"]
+
+
+def test_the_checkpoint_loads_and_scores_images(trained, data_dir):
+    out, _, _ = trained
+    model, config = load_checkpoint(out / "cnn", "cnn")
+    assert config.member == "cnn" and not model.training
+
+
+def test_an_ensemble_assembled_from_it_predicts_and_explains(trained, data_dir, tmp_path):
+    out, _, _ = trained
+    artefact = assemble(
+        AssembleConfig(
+            members=["cnn"],
+            runs=out,
+            out_dir=tmp_path / "ens",
+            version="verity-ensemble-test",
+            data_dir=data_dir,
+            limit_per_class=40,
+        )
+    )
+    ensemble = Ensemble.load(artefact)
+    assert ensemble.version == "verity-ensemble-test" and ensemble.members == ["cnn"]
+    test_images = [decode_rgb(s.data) for s in load_split("cifake", "test", data_dir)[:3]]
+    big = Image.new("RGB", (640, 480), "gray")
+    predictions = ensemble.predict([*test_images, big])
+    for p in predictions[:3]:
+        assert 0.0 <= p.probability_ai <= 1.0
+        assert p.model_scores["cnn"] is not None
+        assert p.band in {"likely_real", "inconclusive", "likely_ai"}
+    assert predictions[3].abstain_reason == "no_model_in_scope"
+    assert predictions[3].model_scores == {"cnn": None}
+    assert json.dumps([p.to_dict() for p in predictions])
+    png = ensemble.explain(test_images[0], member="cnn")
+    with Image.open(io.BytesIO(png)) as heatmap:
+        assert heatmap.format == "PNG" and heatmap.size == (256, 256)
+    card = (artefact / "MODEL_CARD.md").read_text()
+    assert "verity-ensemble-test" in card and "cnn" in card
+    assert (artefact / "cnn.safetensors").stat().st_size < 3_000_000  # float16
+
+
+def test_a_missing_artefact_says_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a Verity ensemble artefact"):
+        Ensemble.load(tmp_path)
+
+
+def test_the_command_line_trains_too(data_dir, tmp_path, capsys):
+    main(
+        [
+            "--member",
+            "cnn_paper",
+            "--out",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--max-steps",
+            "2",
+            "--limit-per-class",
+            "32",
+            "--data-dir",
+            str(data_dir),
+        ]
+    )
+    assert "checkpoint in" in capsys.readouterr().out
+    _, config = load_checkpoint(tmp_path / "cnn_paper", "cnn_paper")
+    assert not math.isnan(config.metrics["validation"]["cifake"]["loss"])
