@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from training.artefacts import default_artefact_path, read_identity
 from training.models import ModelVersion, Stage
 
-# The production version is read on every check; a promotion is seen within this many seconds.
-_CACHE_SECONDS = 2.0
+# The production version is read on every check: cached for VERITY_MODEL_RELOAD_CHECK_SECONDS,
+# so a promotion is seen within that time.
 _cached: tuple[float, ModelVersion] | None = None
 
 
@@ -19,7 +20,7 @@ def production_model_version() -> ModelVersion:
     """The version that judges new images; registers the shipped ensemble on first use."""
     global _cached
     now = time.monotonic()
-    if _cached is not None and now - _cached[0] < _CACHE_SECONDS:
+    if _cached is not None and now - _cached[0] < settings.VERITY_MODEL_RELOAD_CHECK_SECONDS:
         return _cached[1]
     version = ModelVersion.objects.filter(stage=Stage.PRODUCTION).first()
     if version is None:

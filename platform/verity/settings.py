@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apitokens",
     "detections",
     "training",
+    "extension_api",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 CORS_URLS_REGEX = r"^/api/v1/extension/.*$"
+# The browser extension's origins, e.g. chrome-extension://<id> (comma-separated).
 CORS_ALLOWED_ORIGINS = env_list("VERITY_EXTENSION_ORIGINS", [])
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- Celery -----------------------------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
@@ -217,6 +221,10 @@ VERITY_STUCK_AFTER_SECONDS = env_int("VERITY_STUCK_AFTER_SECONDS", 300)
 VERITY_SWEEP_INTERVAL_SECONDS = env_int("VERITY_SWEEP_INTERVAL_SECONDS", 60)
 VERITY_MODEL_RELOAD_CHECK_SECONDS = env_float("VERITY_MODEL_RELOAD_CHECK_SECONDS", 5.0)
 VERITY_PUBLIC_URL = env_str("VERITY_PUBLIC_URL", "http://127.0.0.1:8000")
+VERITY_EXTENSION_MAX_IMAGES = env_int("VERITY_EXTENSION_MAX_IMAGES", 50)
+VERITY_EXTENSION_WAIT_MAX_SECONDS = env_int("VERITY_EXTENSION_WAIT_MAX_SECONDS", 20)
+# Page URLs (where an image was seen) are kept this many days, then erased; 0 keeps them.
+VERITY_PAGE_URL_RETENTION_DAYS = env_int("VERITY_PAGE_URL_RETENTION_DAYS", 90)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
@@ -234,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-items": {
         "task": "workers.maintenance_tasks.sweep_stuck_items_task",
         "schedule": float(VERITY_SWEEP_INTERVAL_SECONDS),
+    },
+    "erase-old-page-urls": {
+        "task": "workers.maintenance_tasks.erase_old_page_urls_task",
+        "schedule": 24 * 3600.0,
     },
 }
 # The embedded filesystem broker has no broadcast channel for remote control.
