@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 CHECKS_PATH = "/api/v1/checks"
 SOURCE = "crawler"
+# The API refuses a whole batch over one longer alt text; a caption this long is cut, not lost.
+MAX_ALT_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,9 @@ class CheckApiClient:
             return attempts.result(outcome, detail=_describe(response))
 
     def _body(self, images: Sequence[SubmittedImage]) -> bytes:
-        items = [{"url": i.url, "page_url": i.page_url, "alt": i.alt} for i in images]
+        items = [
+            {"url": i.url, "page_url": i.page_url, "alt": i.alt[:MAX_ALT_LENGTH]} for i in images
+        ]
         document = {"source": SOURCE, "reference": self._reference, "items": items}
         return json.dumps(document).encode("utf-8")
 

@@ -8,7 +8,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from crawler.submission import CheckApiClient, RetryPolicy, SubmittedImage
+from crawler.submission import MAX_ALT_LENGTH, CheckApiClient, RetryPolicy, SubmittedImage
 
 IMAGES = [
     SubmittedImage(url="https://t.test/a.jpg", page_url="https://t.test/", alt="A"),
@@ -45,6 +45,13 @@ def test_an_accepted_batch_says_which_images_the_platform_already_knew(check_api
             {"url": "https://t.test/b.jpg", "page_url": "https://t.test/news", "alt": ""},
         ],
     }
+
+
+def test_alt_text_is_cut_to_what_the_api_accepts(check_api):
+    api = check_api(token=TOKEN)
+    long_alt = SubmittedImage(url="https://t.test/c.jpg", page_url="https://t.test/", alt="x" * 900)
+    assert client(api.url, []).submit([long_alt]).outcome == "accepted"
+    assert api.calls[0].body["items"][0]["alt"] == "x" * MAX_ALT_LENGTH
 
 
 def test_throttling_is_waited_out_as_retry_after_says_and_the_same_batch_sent_again(check_api):
