@@ -58,7 +58,9 @@ def job_settings(
         "RETRY_ENABLED": job.retry_times > 0,
         "RETRY_TIMES": job.retry_times,
         "VERITY_RETRY_BACKOFF": job.retry_backoff,
-        "DEPTH_LIMIT": job.max_depth,
+        # Depth is counted in links followed; sitemap chains (robots.txt, index, sitemap) and
+        # page lists have no links to count, and must not lose pages to the cap.
+        "DEPTH_LIMIT": job.max_depth if job.spider == "site" else 0,
         "VERITY_API_URL": job.api_url,
         "VERITY_REFERENCE": job.reference,
         "VERITY_BATCH_SIZE": job.batch_size,

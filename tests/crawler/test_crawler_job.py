@@ -36,7 +36,7 @@ def test_every_politeness_choice_can_be_changed_per_job(tmp_path):
             "concurrency_per_domain": 8,
             "concurrent_requests": 4,
             "retry_times": 0,
-            "max_depth": 0,
+            "max_depth": 2,
             "contact_url": "https://newsroom.example/crawler",
         }
     )
@@ -47,6 +47,7 @@ def test_every_politeness_choice_can_be_changed_per_job(tmp_path):
     assert settings["CONCURRENT_REQUESTS_PER_DOMAIN"] == 8
     assert settings["CONCURRENT_REQUESTS"] == 8  # never fewer in all than per domain
     assert settings["RETRY_ENABLED"] is False
+    assert settings["DEPTH_LIMIT"] == 0  # only the site spider follows links
     assert settings["USER_AGENT"] == "Verity/0.1 (+https://newsroom.example/crawler)"
     assert settings["VERITY_PROGRESS_FILE"] == str(tmp_path / "p.jsonl")
     assert list(settings["FEEDS"]) == [(tmp_path / "i.jsonl").as_uri()]
