@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 
 from urllib3 import HTTPHeaderDict, HTTPResponse
 
-from safefetch.addresses import IPAddress, check_address
+from safefetch.addresses import IPAddress, canonical_address, check_address
 from safefetch.deadline import Deadline
 from safefetch.errors import FetchError, FetchErrorCode
 from safefetch.policy import DEFAULT_POLICY, FetchPolicy
@@ -174,7 +174,7 @@ class _Fetch:
     def _checked_addresses(self, target: Target) -> list[IPAddress]:
         if target.address is not None:
             check_address(target.address, exempt_networks=self.policy.exempt_networks)
-            return [target.address]
+            return [canonical_address(target.address)]  # ::ffff:a.b.c.d is reached as a.b.c.d
         return resolve_checked(
             target.host,
             target.port,
