@@ -140,22 +140,24 @@ def job_from_mapping(values: dict[str, Any]) -> CrawlJob:
         raise JobError(str(error)) from error
 
 
+# What JSON may hold for each field type (a bool is an int to Python, but not a number to us).
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "str": (str,),
+    "str | None": (str, type(None)),
+}
+
+
 def _coerce(job_field: dataclasses.Field[Any], value: Any) -> Any:
     expected = str(job_field.type)
     if expected.startswith("tuple"):
-        if isinstance(value, str) or not isinstance(value, list | tuple):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise JobError(f"{job_field.name} must be a list of strings")
         return tuple(value)
-    checks: dict[str, tuple[type, ...]] = {
-        "int": (int,),
-        "float": (int, float),
-        "bool": (bool,),
-        "str": (str,),
-        "str | None": (str, type(None)),
-    }
-    allowed = checks.get(expected)
-    wrong_type = allowed and (not isinstance(value, allowed) or _is_bool_as_number(value, expected))
-    if wrong_type:
+    allowed = _JSON_TYPES.get(expected)
+    if allowed and (not isinstance(value, allowed) or _is_bool_as_number(value, expected)):
         raise JobError(f"{job_field.name} must be {expected}, not {type(value).__name__}")
     return value
 

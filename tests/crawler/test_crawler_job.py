@@ -63,6 +63,7 @@ def test_every_politeness_choice_can_be_changed_per_job(tmp_path):
         ({"spider": "pages", "start_urls": ["https://a.test/"]}, "pages spider needs page_urls"),
         ({"spider": "pages", "page_urls": ["file:///etc/passwd"]}, "not an http(s) URL"),
         ({"spider": "pages", "page_urls": "https://a.test/"}, "must be a list of strings"),
+        ({"spider": "pages", "page_urls": [42]}, "must be a list of strings"),
         ({"spider": "site", "start_urls": ["https://a.test/"], "max_pages": 0}, "max_pages"),
         ({"spider": "site", "start_urls": ["https://a.test/"], "max_pages": "9"}, "must be int"),
         ({"spider": "site", "start_urls": ["https://a.test/"], "obey_robots": 1}, "must be bool"),
