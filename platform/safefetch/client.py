@@ -126,17 +126,14 @@ class _Fetch:
             )
 
     def _hop(self, target: Target) -> _Reply:
-        """One exchange; a failure after redirects says where they led, so it makes sense."""
+        """One exchange; its failures name the hop's URL, and where the redirects led."""
         try:
             return self._exchange(target)
         except FetchError as error:
-            if not self.redirects:
-                raise
-            raise FetchError(
-                error.code,
-                f"{error.message} (The link {self.redirects[0]} redirected to {target.url}.)",
-                url=target.url,
-            ) from None
+            message = error.message
+            if self.redirects:
+                message += f" (The link {self.redirects[0]} redirected to {target.url}.)"
+            raise FetchError(error.code, message, url=target.url) from error
 
     def _exchange(self, target: Target) -> _Reply:
         """Connect to a checked address of `target`, send the request, read the answer."""

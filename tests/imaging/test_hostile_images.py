@@ -142,7 +142,7 @@ def test_a_compressed_stream_longer_than_the_picture_is_not_decompressed() -> No
     decoded = decode_image(data)
 
     assert decoded.image.size == (10, 10)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
 
 
 def test_thousands_of_frames_cost_one_frame_of_decoding() -> None:

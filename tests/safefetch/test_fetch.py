@@ -27,6 +27,7 @@ def fetch_error(url: str, policy: FetchPolicy = TEST_POLICY, **options: object) 
     with pytest.raises(FetchError) as failure:
         safe_get(url, policy=policy, **options)  # type: ignore[arg-type]
     assert_readable(failure.value)
+    assert failure.value.url  # which link failed, for the item error
     return failure.value
 
 
@@ -253,7 +254,7 @@ def test_a_slow_drip_cannot_hold_a_worker(local_server: LocalServer, where: str)
     error = fetch_error(url, QUICK)
 
     assert error.code == "timeout"
-    assert time.monotonic() - started < QUICK.total_timeout + 0.5
+    assert time.monotonic() - started < QUICK.total_timeout + 1.0  # slack for a busy machine
 
 
 def test_a_server_that_never_answers_times_out(local_server: LocalServer) -> None:
@@ -263,7 +264,7 @@ def test_a_server_that_never_answers_times_out(local_server: LocalServer) -> Non
     error = fetch_error(url, QUICK)
 
     assert error.code == "timeout"
-    assert time.monotonic() - started < QUICK.total_timeout + 0.5
+    assert time.monotonic() - started < QUICK.total_timeout + 1.0  # slack for a busy machine
 
 
 def test_a_resolver_that_hangs_times_out() -> None:
@@ -275,7 +276,7 @@ def test_a_resolver_that_hangs_times_out() -> None:
     error = fetch_error("http://slow-dns.example/cat.jpg", QUICK, resolver=stalled_dns)
 
     assert error.code == "timeout"
-    assert time.monotonic() - started < QUICK.total_timeout + 0.5
+    assert time.monotonic() - started < QUICK.total_timeout + 1.0  # slack for a busy machine
 
 
 # --- webhooks ---------------------------------------------------------------------------------

@@ -90,6 +90,7 @@ def test_links_into_the_network_are_refused_before_connecting(
         safe_get(url, resolver=_system_or_attacker_dns)
 
     assert refused.value.code == "address_blocked"
+    assert refused.value.url is not None
     assert "Verity only fetches from the public internet" in refused.value.message
     assert_readable(refused.value)
     assert connections.attempts == []
