@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 
 import {
   abstainReasonText,
+  badgeKind,
   badgeLabel,
   badgeText,
   bandTitle,
@@ -70,5 +71,35 @@ describe("how a verdict reads", () => {
       summarySentence(verdict),
       "Verity estimates a 97% chance that this image is AI-generated.",
     );
+  });
+});
+
+describe("which badge an image gets", () => {
+  const done = (band) => ({ url: "u", status: "done", verdict: { ...verdict, band }, error: null });
+  const state = (status) => ({ url: "u", status, verdict: null, error: null });
+  const scanning = { realImageBadge: "hidden", explicit: false };
+
+  it("marks likely AI and inconclusive images while scanning", () => {
+    assert.equal(badgeKind(done("likely_ai"), scanning), "ai");
+    assert.equal(badgeKind(done("inconclusive"), scanning), "inconclusive");
+  });
+
+  it("leaves likely real images alone unless the person wants a faint mark", () => {
+    assert.equal(badgeKind(done("likely_real"), scanning), null);
+    assert.equal(badgeKind(done("likely_real"), { ...scanning, realImageBadge: "faint" }), "real");
+  });
+
+  it("stays silent about waiting and trouble while scanning", () => {
+    for (const status of ["pending", "failed", "unavailable"]) {
+      assert.equal(badgeKind(state(status), scanning), null, status);
+    }
+  });
+
+  it("always answers an image the person asked about", () => {
+    const asked = { realImageBadge: "hidden", explicit: true };
+    assert.equal(badgeKind(done("likely_real"), asked), "real");
+    assert.equal(badgeKind(state("pending"), asked), "checking");
+    assert.equal(badgeKind(state("unavailable"), asked), "problem");
+    assert.equal(badgeKind(state("failed"), asked), "problem");
   });
 });

@@ -82,3 +82,25 @@ function notRunReason(model, verdict) {
 export function summarySentence(verdict) {
   return `Verity estimates a ${percent(verdict.probability_ai)} chance that this image is AI-generated.`;
 }
+
+/**
+ * @typedef {"ai" | "inconclusive" | "real" | "checking" | "problem"} BadgeKind
+ */
+
+/**
+ * Which badge, if any, an image gets. Quiet by default: only verdicts are shown while scanning;
+ * an image the person asked about (context menu) always shows what happened to it.
+ * @param {import("./check-results.js").CheckResult} result
+ * @param {{ realImageBadge: "hidden" | "faint", explicit: boolean }} options
+ * @returns {BadgeKind | null}
+ */
+export function badgeKind(result, { realImageBadge, explicit }) {
+  if (result.status === "done" && result.verdict) {
+    const band = result.verdict.band;
+    if (band === "likely_ai") return "ai";
+    if (band === "inconclusive") return "inconclusive";
+    return explicit || realImageBadge === "faint" ? "real" : null;
+  }
+  if (!explicit) return null;
+  return result.status === "pending" ? "checking" : "problem";
+}
