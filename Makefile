@@ -45,7 +45,7 @@ lint: install ## ruff, mypy and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
-	$(VENV)/bin/lint-imports
+	PYTHONPATH=.:platform $(VENV)/bin/lint-imports
 
 format: install ## Format the code
 	$(VENV)/bin/ruff format .

@@ -72,5 +72,5 @@ def page_check_wait(*, check_id: str, seconds: float) -> Check:
 
 def _finished_items(check_id: str) -> int:
     return CheckItem.objects.filter(
-        check_request_id=check_id, status__in=TERMINAL_ITEM_STATUSES
+        check_request__pk=check_id, status__in=TERMINAL_ITEM_STATUSES
     ).count()

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from rest_framework.test import APIClient
+
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +60,8 @@ def client_with(make_token: Callable[..., tuple[object, str]]) -> Callable[..., 
     """An API client authenticated with a new token of the given scopes."""
 
     def make(*scopes: str, kind: str = "api") -> APIClient:
+        from rest_framework.test import APIClient
+
         _, key = make_token(scopes=scopes or ("submit", "read"), kind=kind)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")

@@ -19,7 +19,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "verity.settings")
 
 app = Celery("verity")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.include = ["workers.io_tasks", "workers.gpu_tasks", "workers.maintenance_tasks"]
+app.conf.include = [
+    "workers.io_tasks",
+    "workers.gpu_tasks",
+    "workers.maintenance_tasks",
+    "workers.notify_tasks",
+    "workers.train_tasks",
+]
 
 
 def _ensure_filesystem_broker_folders() -> None:

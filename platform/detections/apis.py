@@ -30,6 +30,8 @@ from detections.serializers import (
     VerdictOutputSerializer,
 )
 from detections.services.checks import UploadItem, UrlItem, check_create
+from review.apis import ReviewLabelOutputSerializer
+from review.selectors import review_labels
 from verity.errors import ApplicationError
 from verity.pagination import NewestFirstCursorPagination
 
@@ -171,6 +173,7 @@ class ImageHistoryOutputSerializer(serializers.Serializer):
     sightings_total = serializers.IntegerField()
     sightings = SightingOutputSerializer(many=True)
     verdicts = VerdictOutputSerializer(many=True)
+    review_labels = ReviewLabelOutputSerializer(many=True)
 
 
 class ImageDetailApi(APIView):
@@ -180,7 +183,8 @@ class ImageDetailApi(APIView):
 
     @extend_schema(
         operation_id="images_retrieve",
-        summary="An image, where it was seen (latest 100) and its whole verdict history",
+        summary="An image, where it was seen (latest 100), its whole verdict history and "
+        "reviewers' labels",
         responses={200: ImageHistoryOutputSerializer},
     )
     def get(self, request: Request, sha256: str) -> Response:
@@ -191,6 +195,7 @@ class ImageDetailApi(APIView):
             "sightings_total": sightings.count(),
             "sightings": sightings[: self.max_sightings],
             "verdicts": selectors.image_verdicts(image=image),
+            "review_labels": review_labels(image_sha256=image.sha256),
         }
         return Response(ImageHistoryOutputSerializer(body).data)
 

@@ -33,7 +33,7 @@ class EnsembleScorer:
         logger.info("loaded %s in %.1f s", model_version.label, time.monotonic() - started)
 
     def predict(self, images: Sequence[PILImage]) -> Sequence[Prediction]:
-        return self._ensemble.predict(list(images))
+        return self._ensemble.predict(list(images))  # type: ignore[return-value]  # same fields
 
 
 _loaded: EnsembleScorer | None = None

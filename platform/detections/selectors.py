@@ -16,6 +16,7 @@ from detections.models import (
     Verdict,
     url_digest,
 )
+from review.selectors import latest_label_subquery
 from training.models import ModelVersion
 from verity.errors import ApplicationError
 
@@ -56,8 +57,15 @@ def image_get(*, sha256: str) -> Image:
     return image
 
 
+def with_human_label(verdicts: QuerySet[Verdict]) -> QuerySet[Verdict]:
+    """Each verdict with its image's newest reviewer label beside it (``human_label``)."""
+    return verdicts.annotate(human_label=latest_label_subquery())
+
+
 def image_verdicts(*, image: Image) -> QuerySet[Verdict]:
-    return image.verdicts.select_related("model_version").order_by("-created_at", "-id")
+    return with_human_label(
+        image.verdicts.select_related("model_version").order_by("-created_at", "-id")
+    )
 
 
 def image_sightings(*, image: Image) -> QuerySet[Sighting]:
@@ -87,13 +95,13 @@ def verdicts_for_url(
         verdicts = verdicts.filter(created_at__lt=until)
     if model_version is not None:
         verdicts = verdicts.filter(model_version__version=model_version)
-    return verdicts.distinct()
+    return with_human_label(verdicts.distinct())
 
 
 def latest_verdicts_by_image(*, image_ids: list[str]) -> dict[str, Verdict]:
     """Each image's newest verdict (from whichever model version gave it)."""
     latest: dict[str, Verdict] = {}
-    rows = (
+    rows = with_human_label(
         Verdict.objects.select_related("model_version")
         .filter(image_id__in=image_ids)
         .order_by("image_id", "-created_at", "-id")

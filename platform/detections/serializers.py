@@ -25,6 +25,13 @@ class VerdictOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     image_sha256 = serializers.CharField(source="image_id")
     history_url = serializers.SerializerMethodField()
+    human_label = serializers.ChoiceField(
+        choices=["real", "ai", "unsure"],
+        allow_null=True,
+        default=None,
+        read_only=True,
+        help_text="The newest reviewer label of the image, when a person has judged it.",
+    )
 
     def get_abstain_reason(self, verdict: Verdict) -> str | None:
         return verdict.abstain_reason or None

@@ -115,6 +115,7 @@ class _Fetch:
                     f"The server answered HTTP {reply.status} ({_status_phrase(reply.status)})"
                     " instead of the file.",
                     url=target.url,
+                    status=reply.status,
                 )
             return FetchedResource(
                 url=target.url,

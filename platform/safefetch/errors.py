@@ -30,11 +30,19 @@ class FetchError(Exception):
     for the person who submitted the link and never contains internals such as errno values.
     """
 
-    def __init__(self, code: FetchErrorCode, message: str, *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        code: FetchErrorCode,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.url = url
+        self.status = status  # the HTTP status, for `http_status` (callers retry 5xx and 429)
 
     def __repr__(self) -> str:
         return f"FetchError(code={self.code.value!r}, message={self.message!r}, url={self.url!r})"

@@ -33,12 +33,12 @@ def default_artefact_path() -> Path:
     """``VERITY_MODEL_PATH`` if set, else the ensemble shipped in ``ml/weights``."""
     if settings.VERITY_MODEL_PATH:
         return Path(settings.VERITY_MODEL_PATH)
-    shipped = sorted((settings.REPO_ROOT / "ml" / "weights").glob(f"*/{MANIFEST_NAME}"))
-    if not shipped:
+    shipped = settings.REPO_ROOT / "ml" / "weights"
+    if not (shipped / MANIFEST_NAME).is_file():
         raise ArtefactMissing(
-            "No ensemble artefact found in ml/weights/ and VERITY_MODEL_PATH is not set."
+            "No ensemble artefact in ml/weights/ and VERITY_MODEL_PATH is not set."
         )
-    return shipped[-1].parent
+    return shipped
 
 
 def read_identity(path: Path) -> ArtefactIdentity:
@@ -46,14 +46,25 @@ def read_identity(path: Path) -> ArtefactIdentity:
     if not manifest_file.is_file():
         raise ArtefactMissing(f"{manifest_file} does not exist: not an ensemble artefact.")
     manifest = json.loads(manifest_file.read_text())
+    name, version = split_label(str(manifest.get("version", "")), manifest.get("name"))
     card = path / "MODEL_CARD.md"
     return ArtefactIdentity(
-        name=str(manifest.get("name", path.name)),
-        version=str(manifest.get("version", "0.0.0")),
+        name=name,
+        version=version,
         path=path,
         sha256=artefact_digest(path),
         model_card=card.read_text() if card.is_file() else "",
     )
+
+
+def split_label(version: str, name: object = None) -> tuple[str, str]:
+    """``("verity-ensemble", "1.2.0")`` from ``"verity-ensemble-1.2.0"`` (or a separate name)."""
+    if isinstance(name, str) and name:
+        return name, version or "0.0.0"
+    stem, _, semver = version.rpartition("-")
+    if stem and semver[:1].isdigit():
+        return stem, semver
+    return "verity-ensemble", version or "0.0.0"
 
 
 def artefact_digest(path: Path) -> str:

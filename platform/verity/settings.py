@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apitokens",
     "detections",
     "training",
+    "review",
     "extension_api",
 ]
 
@@ -197,6 +198,8 @@ CELERY_TASK_ROUTES = {
     "workers.io_tasks.*": {"queue": "io"},
     "workers.gpu_tasks.*": {"queue": "gpu"},
     "workers.maintenance_tasks.*": {"queue": "io"},
+    "workers.notify_tasks.*": {"queue": "io"},
+    "workers.train_tasks.*": {"queue": "train"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("VERITY_CELERY_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -223,6 +226,17 @@ VERITY_MODEL_RELOAD_CHECK_SECONDS = env_float("VERITY_MODEL_RELOAD_CHECK_SECONDS
 VERITY_PUBLIC_URL = env_str("VERITY_PUBLIC_URL", "http://127.0.0.1:8000")
 VERITY_EXTENSION_MAX_IMAGES = env_int("VERITY_EXTENSION_MAX_IMAGES", 50)
 VERITY_EXTENSION_WAIT_MAX_SECONDS = env_int("VERITY_EXTENSION_WAIT_MAX_SECONDS", 20)
+VERITY_WEBHOOK_SECRET = env_str("VERITY_WEBHOOK_SECRET", SECRET_KEY)
+DEFAULT_FROM_EMAIL = env_str("VERITY_FROM_EMAIL", "verity@localhost")
+EMAIL_BACKEND = env_str("VERITY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("VERITY_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("VERITY_EMAIL_PORT", 25)
+VERITY_ARTEFACT_DIR = Path(env_str("VERITY_ARTEFACT_DIR", str(VAR_DIR / "artefacts")))
+# Periodic retraining: members to fine-tune (empty: all of production's) and for how long.
+VERITY_RETRAIN_MEMBERS = env_list("VERITY_RETRAIN_MEMBERS", [])
+VERITY_RETRAIN_EPOCHS = env_int("VERITY_RETRAIN_EPOCHS", 2)
+VERITY_TRAINING_NOTIFY_EMAILS = env_list("VERITY_TRAINING_NOTIFY_EMAILS", [])
+VERITY_TRAINING_NOTIFY_WEBHOOKS = env_list("VERITY_TRAINING_NOTIFY_WEBHOOKS", [])
 # Page URLs (where an image was seen) are kept this many days, then erased; 0 keeps them.
 VERITY_PAGE_URL_RETENTION_DAYS = env_int("VERITY_PAGE_URL_RETENTION_DAYS", 90)
 

@@ -28,7 +28,7 @@ def image_ingest(*, decoded: DecodedImage, data: bytes) -> Image:
         height=decoded.height,
         format=decoded.format,
         byte_size=len(data),
-        metadata=decoded.metadata(),
+        metadata=_metadata(decoded),
     )
     path = image_file_path(image, "")
     # Content-addressed: the same bytes always land at the same path, written once.
@@ -41,6 +41,16 @@ def image_ingest(*, decoded: DecodedImage, data: bytes) -> Image:
     except IntegrityError:  # another worker stored the same bytes a moment ago
         return Image.objects.get(pk=decoded.sha256)
     return image
+
+
+def _metadata(decoded: DecodedImage) -> dict[str, object]:
+    return {
+        "mime_type": decoded.mime_type,
+        "original_mode": decoded.original_mode,
+        "is_animated": decoded.is_animated,
+        "frame_count": decoded.frame_count,
+        "has_exif": decoded.has_exif,
+    }
 
 
 def sighting_record(*, image_id: str, url: str, page_url: str, source: str, fetched: bool) -> None:

@@ -10,6 +10,7 @@ from functools import cache
 from ipaddress import ip_network
 
 from django.conf import settings
+
 from imaging import DecodedImage, DecodePolicy, ImageRejected, decode_image
 from safefetch import FetchError, FetchErrorCode, FetchPolicy, safe_get
 
@@ -70,9 +71,5 @@ def decode_untrusted(data: bytes) -> DecodedImage:
 def _is_transient(error: FetchError) -> bool:
     if error.code in _TRANSIENT_CODES:
         return True
-    status = getattr(error, "status", None)
-    return (
-        error.code == FetchErrorCode.HTTP_STATUS
-        and isinstance(status, int)
-        and (status >= 500 or status == 429)
-    )
+    status = error.status or 0
+    return error.code == FetchErrorCode.HTTP_STATUS and (status >= 500 or status == 429)

@@ -1,0 +1,1 @@
+"""Training services: datasets and holdouts, runs, evaluations, promotion."""
