@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Playwright, Worker
+from playwright.sync_api import BrowserContext, ConsoleMessage, Frame, Page, Playwright, Worker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = REPO_ROOT / "extension_api" / "extension"
@@ -118,12 +118,12 @@ class ExtensionBrowser:
         page.goto(url)
         return page
 
-    def states(self, page: Page) -> dict[str, str]:
+    def states(self, page: Page | Frame) -> dict[str, str]:
         """id -> data-verity-state ("skipped:<reason>" for skipped pictures)."""
         return page.evaluate(READ_STATES_JS)
 
     def wait_for_states(
-        self, page: Page, expected: Mapping[str, str], timeout: float = 10
+        self, page: Page | Frame, expected: Mapping[str, str], timeout: float = 10
     ) -> dict[str, str]:
         """Waits until each picture named in expected is in its state; fails with the difference."""
         deadline = time.monotonic() + timeout
@@ -135,7 +135,8 @@ class ExtensionBrowser:
             if not wrong:
                 return states
             if time.monotonic() > deadline:
-                shot = self.screenshot(page, "timed-out-waiting-for-states")
+                whole_page = page if isinstance(page, Page) else page.page
+                shot = self.screenshot(whole_page, "timed-out-waiting-for-states")
                 wanted = {key: expected[key] for key in wrong}
                 raise AssertionError(
                     f"pictures not in the expected state after {timeout} s: got {wrong}, "
@@ -150,7 +151,7 @@ class ExtensionBrowser:
                 .map((element) => [element.id, element.dataset.expect]))"""
         )
 
-    def badges(self, page: Page) -> list[Badge]:
+    def badges(self, page: Page | Frame) -> list[Badge]:
         page.wait_for_timeout(50)  # badges are placed on the next animation frame
         return [Badge(**badge) for badge in page.evaluate(READ_BADGES_JS)]
 
@@ -171,19 +172,26 @@ class ExtensionBrowser:
             page.url,
         )
 
-    def check_with_context_menu(self, page: Page, selector: str) -> None:
-        """Right-clicks the image and picks "Check this image with Verity" (the menu itself
-        cannot be drawn headless, so its click handler is called with what Chrome would pass)."""
-        page.click(selector, button="right")
-        src = page.eval_on_selector(selector, "(img) => img.currentSrc || img.src")
+    def check_with_context_menu(
+        self, page: Page, selector: str, frame: Frame | None = None
+    ) -> None:
+        """Right-clicks the image (in page, or in one of its frames) and picks "Check this image
+        with Verity". The menu cannot be drawn headless, so its click handler is called with
+        what Chrome would pass it."""
+        target = frame or page.main_frame
+        target.click(selector, button="right")
+        src = target.eval_on_selector(selector, "(img) => img.currentSrc || img.src")
         self.service_worker.evaluate(
-            """async ([tabId, srcUrl]) => {
+            """async ([tabId, frameUrl, srcUrl]) => {
+                const frames = await chrome.scripting.executeScript({
+                    target: { tabId, allFrames: true }, func: () => location.href });
+                const { frameId } = frames.find((frame) => frame.result === frameUrl);
                 const tab = await chrome.tabs.get(tabId);
-                const info = { menuItemId: verity.contextMenuId, srcUrl, frameId: 0,
+                const info = { menuItemId: verity.contextMenuId, srcUrl, frameId,
                                pageUrl: tab.url, editable: false };
                 await verity.onContextMenuClicked(info, tab);
             }""",
-            [self.tab_id(page), src],
+            [self.tab_id(page), target.url, src],
         )
 
     def open_popup(self, page: Page) -> Page:

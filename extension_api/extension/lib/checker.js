@@ -34,6 +34,14 @@ export const DEFAULT_LIMITS = Object.freeze({
   pollDeadlineMs: 3 * 60 * 1000,
 });
 
+/** Why an image could not be asked about, for the person who asked (the context menu). */
+const UNAVAILABLE_BECAUSE = Object.freeze({
+  server_unreachable: "The Verity server could not be reached. Verity will try again later.",
+  token_invalid: "The Verity server refused this browser's token. Check the token in Options.",
+  timed_out: "The Verity server took too long to answer. Verity will ask again later.",
+  extension_error: "Something went wrong inside the extension. Verity will try again later.",
+});
+
 /** Raised when the image bytes could not be read for an upload. */
 export class BytesUnavailable extends Error {
   name = "BytesUnavailable";
@@ -255,7 +263,7 @@ export class Checker {
       await this.#settle(everythingWaiting.map((url) => this.#unavailable(url)));
     } else if (error instanceof ApiError && error.isUnauthorized) {
       this.#goQuiet("token_invalid", error, null);
-      await this.#settle(urls.map((url) => this.#unavailable(url, undefined, error.code)));
+      await this.#settle(urls.map((url) => this.#unavailable(url, undefined, "token_invalid")));
     } else if (error instanceof ApiError || error instanceof BytesUnavailable) {
       const code = error instanceof ApiError ? error.code : "bytes_unavailable";
       await this.#settle(urls.map((url) => failedResult(url, { code, message: error.message })));
@@ -283,10 +291,10 @@ export class Checker {
   /**
    * @param {string} url
    * @param {number} [retryInMs]
-   * @param {string} [code]
+   * @param {keyof typeof UNAVAILABLE_BECAUSE} [code]
    */
   #unavailable(url, retryInMs = this.backoff.waitMs(), code = "server_unreachable") {
-    const message = "Verity could not check this image right now.";
+    const message = UNAVAILABLE_BECAUSE[code] ?? UNAVAILABLE_BECAUSE.server_unreachable;
     return unavailableResult(url, { code, message, retryInMs });
   }
 
