@@ -70,7 +70,7 @@ def _compare(
     if math.isnan(new) or math.isnan(old):
         reasons.append(f"{holdout}: {primary} is missing, cannot compare")
         return False, False
-    delta = new - old
+    delta = round(new - old, 9)  # 0.988 - 0.990 must equal -0.002 exactly at the edge
     no_worse = delta >= -policy.tolerance
     better = delta > policy.min_improvement
     word = "better" if better else ("as good (within tolerance)" if no_worse else "worse")
