@@ -237,6 +237,8 @@ VERITY_RETRAIN_MEMBERS = env_list("VERITY_RETRAIN_MEMBERS", [])
 VERITY_RETRAIN_EPOCHS = env_int("VERITY_RETRAIN_EPOCHS", 2)
 VERITY_TRAINING_NOTIFY_EMAILS = env_list("VERITY_TRAINING_NOTIFY_EMAILS", [])
 VERITY_TRAINING_NOTIFY_WEBHOOKS = env_list("VERITY_TRAINING_NOTIFY_WEBHOOKS", [])
+# After a promotion, this many already-judged images are re-scored every 10 minutes (0: never).
+VERITY_RESCORE_PER_RUN = env_int("VERITY_RESCORE_PER_RUN", 200)
 # Page URLs (where an image was seen) are kept this many days, then erased; 0 keeps them.
 VERITY_PAGE_URL_RETENTION_DAYS = env_int("VERITY_PAGE_URL_RETENTION_DAYS", 90)
 
@@ -256,6 +258,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-items": {
         "task": "workers.maintenance_tasks.sweep_stuck_items_task",
         "schedule": float(VERITY_SWEEP_INTERVAL_SECONDS),
+    },
+    "rescore-with-production": {
+        "task": "workers.maintenance_tasks.rescore_task",
+        "schedule": 600.0,
     },
     "erase-old-page-urls": {
         "task": "workers.maintenance_tasks.erase_old_page_urls_task",
