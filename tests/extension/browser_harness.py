@@ -33,6 +33,9 @@ EXTENSION_DIR = REPO_ROOT / "extension_api" / "extension"
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "extension"
 CHROMIUM = Path(os.environ.get("VERITY_CHROMIUM", "/usr/bin/chromium"))
 PUBLIC_TEST_HOST = "photos.example.com"
+# The id the manifest's development `key` gives the unpacked extension: its CORS origin is
+# chrome-extension://<this id>. (The store assigns the published extension its own id.)
+DEV_EXTENSION_ID = "mkkilanomfjafdfeanlkclebpadibndb"
 
 # Headless Chromium that runs extensions, makes no call home, and resolves only what tests use.
 CHROMIUM_FLAGS = (

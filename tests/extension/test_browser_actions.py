@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.extension.browser_harness import PUBLIC_TEST_HOST
+from tests.extension.browser_harness import DEV_EXTENSION_ID, PUBLIC_TEST_HOST
 from tests.extension.fake_verity import TEAM_TOKEN
 from tests.extension.site_server import drawn_image
 
@@ -171,6 +171,7 @@ def test_the_popup_sums_up_the_page_and_switches_the_site_off(
 
 def test_the_options_page_saves_what_the_person_chose(extension_browser, fake_verity):
     browser = extension_browser(serverUrl=fake_verity.url)
+    assert browser.extension_id == DEV_EXTENSION_ID, "the manifest's key pins it"
     options = browser.open_options()
     assert options.input_value("#server-url") == fake_verity.url
 
