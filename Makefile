@@ -56,8 +56,14 @@ schema: install ## Regenerate the committed OpenAPI schema (openapi.yaml; Postgr
 
 bench: bench-platform bench-crawler ## Platform and crawler benchmarks (print their figures)
 
+BENCH_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/verity_bench \
+	CELERY_BROKER_URL=redis://127.0.0.1:6379/13 VERITY_CACHE_URL=redis://127.0.0.1:6379/12 \
+	VERITY_THROTTLE_SUBMIT=1000000/min VERITY_THROTTLE_READ=1000000/min
+
 bench-platform: install ## Cached look-ups, new-image latency, pipeline throughput (PostgreSQL+Redis)
-	$(TEST_ENV) $(PY) -m benchmarks.platform
+	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='verity_bench'" \
+		| grep -q 1 || createdb -h 127.0.0.1 -U postgres verity_bench
+	$(BENCH_ENV) $(PY) manage.py bench_platform
 
 bench-crawler: install ## Pages/s and images/s crawling a generated local site
 	$(PY) -m crawler.bench
