@@ -28,9 +28,9 @@ POLICY_TEXT = {
 
 
 def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return "n/a" if math.isnan(value) else f"{value:.4f}"
-    return str(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def metrics_table(metrics: dict[str, Any], columns: tuple[str, ...]) -> list[str]:

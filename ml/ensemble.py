@@ -27,6 +27,7 @@ from PIL import Image
 from ml.augment import jpeg_roundtrip
 from ml.calibration import Band, Combiner
 from ml.member import Member, member_logits
+from ml.runtime import Runtime, default_runtime
 
 ENSEMBLE_FILE = "ensemble.json"
 REENCODE_QUALITY = 85
@@ -69,8 +70,9 @@ class Ensemble:
         raise KeyError(f"no member {name!r}; members: {', '.join(self.members)}")
 
     @classmethod
-    def load(cls, path: Path | str) -> Ensemble:
-        """Load an artefact directory (ensemble.json + one checkpoint per member). Local only."""
+    def load(cls, path: Path | str, runtime: Runtime | None = None) -> Ensemble:
+        """Load an artefact directory (ensemble.json + one checkpoint per member). Local only.
+        `runtime`: "onnx" or "torch" (default: `ml.runtime.default_runtime()`)."""
         directory = Path(path)
         manifest = directory / ENSEMBLE_FILE
         if not manifest.is_file():
@@ -79,17 +81,29 @@ class Ensemble:
             )
         raw = json.loads(manifest.read_text(encoding="utf-8"))
         combiner = Combiner.from_dict(raw["combiner"])
-        members = [Member.load(directory, name) for name in combiner.members]
+        chosen = runtime or default_runtime()
+        members = [Member.load(directory, name, chosen) for name in combiner.members]
         return cls(raw["version"], members, combiner)
 
     def member_logits(self, images: Sequence[Image.Image]) -> dict[str, np.ndarray]:
         return member_logits(self._members, images)
 
     def predict(self, images: Sequence[Image.Image]) -> list[Prediction]:
+        return self.predict_with_logits(images)[0]
+
+    def predict_with_logits(
+        self, images: Sequence[Image.Image]
+    ) -> tuple[list[Prediction], dict[str, np.ndarray]]:
+        """Predictions, and each member's raw logits for the images as given (for evaluation)."""
         if not images:
-            return []
+            return [], {name: np.empty(0, dtype=np.float32) for name in self.members}
         reencoded = [jpeg_roundtrip(image, REENCODE_QUALITY) for image in images]
-        logits = self.member_logits([*images, *reencoded])
+        logits = {}
+        for member in self._members:
+            faces = member.find_faces(images)  # a re-encode moves no face: find them once
+            logits[member.name] = member.logits(
+                [*images, *reencoded], None if faces is None else faces + faces
+            )
         count = len(images)
         original = {name: values[:count] for name, values in logits.items()}
         copy = {name: values[count:] for name, values in logits.items()}
@@ -97,7 +111,7 @@ class Ensemble:
         probability_copy = self.combiner.probability(copy)
         scores = self.combiner.member_probabilities(original)
         spread = self.combiner.spread(original)
-        return [
+        predictions = [
             decide(
                 self.combiner,
                 float(probability[i]),
@@ -107,6 +121,7 @@ class Ensemble:
             )
             for i in range(count)
         ]
+        return predictions, original
 
     def explain(self, image: Image.Image, member: str = "resnet50") -> bytes:
         """Grad-CAM heatmap of one member over the image, as PNG bytes."""

@@ -69,6 +69,3 @@ class FaceFinder:
         left_edge, top_edge = round(centre_x - half), round(centre_y - half)
         side_px = round(2 * half)
         return image.crop((left_edge, top_edge, left_edge + side_px, top_edge + side_px))
-
-    def crops(self, image: Image.Image) -> list[Image.Image]:
-        return [self.crop(image, box) for box in self.find(image)]

@@ -16,14 +16,11 @@ from PIL import Image
 from torch import nn
 
 from ml.checkpoint import DetectorConfig, load_checkpoint
-from ml.faces import FaceFinder
+from ml.faces import Box, FaceFinder
 from ml.preprocess import serving_views, to_tensor
+from ml.runtime import Runner, Runtime, onnx_runner, torch_runner
 
 BATCH = 64
-
-
-def face_views(image: Image.Image, finder: FaceFinder, side: int) -> list[Image.Image]:
-    return [resize_square(crop, side) for crop in finder.crops(image)]
 
 
 def resize_square(image: Image.Image, side: int) -> Image.Image:
@@ -32,35 +29,48 @@ def resize_square(image: Image.Image, side: int) -> Image.Image:
 
 
 class Member:
-    def __init__(self, model: nn.Module, config: DetectorConfig) -> None:
+    def __init__(
+        self, model: nn.Module, config: DetectorConfig, runner: Runner | None = None
+    ) -> None:
         self.model = model.eval()
+        self.runner = runner or torch_runner(self.model)
         self.config = config
         self.pre = config.preprocessing
         settings = config.face_finder
         self.face_finder = FaceFinder(**settings) if settings is not None else None
 
     @classmethod
-    def load(cls, directory: Path, name: str) -> Member:
+    def load(cls, directory: Path, name: str, runtime: Runtime = "torch") -> Member:
         model, config = load_checkpoint(directory, name)
+        if runtime == "onnx":
+            weights = directory / f"{name}.safetensors"
+            return cls(model, config, onnx_runner(model, weights, config.preprocessing.input_size))
+        if torch.cuda.is_available():
+            model = model.cuda()
         return cls(model, config)
 
     @property
     def name(self) -> str:
         return self.config.member
 
-    def views(self, image: Image.Image) -> list[Image.Image]:
+    def find_faces(self, images: Sequence[Image.Image]) -> list[list[Box]] | None:
+        """Face boxes per image for a face member (None for the others): found once, they can
+        be reused for a re-encoded copy of the same images."""
+        if self.face_finder is None:
+            return None
+        return [self.face_finder.find(image) for image in images]
+
+    def views(self, image: Image.Image, faces: list[Box] | None = None) -> list[Image.Image]:
         """What the model scores for this image; empty when the image is out of its scope."""
         if not self.pre.in_scope(image.size):
             return []
         if self.pre.policy == "face_crops":
             if self.face_finder is None:
                 raise ValueError(f"member {self.name} has face_crops policy but no face finder")
-            return face_views(image, self.face_finder, self.pre.input_size)
+            boxes = self.face_finder.find(image) if faces is None else faces
+            side = self.pre.input_size
+            return [resize_square(self.face_finder.crop(image, box), side) for box in boxes]
         return serving_views(image, self.pre)
-
-    def _run(self, batch: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
-            return self.model(batch).float()
 
     def view_logits(self, views: Sequence[Image.Image]) -> np.ndarray:
         """Logits of equal-or-mixed-size views, batched by size."""
@@ -72,12 +82,16 @@ class Member:
             for start in range(0, len(indices), BATCH):
                 chunk = indices[start : start + BATCH]
                 batch = to_tensor([views[i] for i in chunk], self.pre)
-                logits[chunk] = self._run(batch).numpy()
+                logits[chunk] = self.runner(batch)
         return logits
 
-    def logits(self, images: Sequence[Image.Image]) -> np.ndarray:
-        """One logit per image: NaN where out of scope."""
-        views_per_image = [self.views(image) for image in images]
+    def logits(
+        self, images: Sequence[Image.Image], faces: Sequence[list[Box]] | None = None
+    ) -> np.ndarray:
+        """One logit per image: NaN where out of scope. `faces`: boxes from `find_faces`."""
+        views_per_image = [
+            self.views(image, None if faces is None else faces[i]) for i, image in enumerate(images)
+        ]
         flat = [view for views in views_per_image for view in views]
         view_logits = self.view_logits(flat) if flat else np.empty(0, dtype=np.float32)
         result = np.full(len(images), np.nan, dtype=np.float32)

@@ -93,7 +93,7 @@ def serving_views(image: Image.Image, pre: Preprocessing) -> list[Image.Image]:
     if pre.policy == "native_crops":
         corners = crop_grid(image.size, side, pre.num_crops if side < min(image.size) else 1)
         return [square_crop(image, left, top, side) for left, top in corners]
-    raise ValueError("face crops come from ml.faces.face_views, not serving_views")
+    raise ValueError("face crops come from Member.views, not serving_views")
 
 
 def training_view(

@@ -61,7 +61,7 @@ RECIPES: dict[str, Recipe] = {
         arch_kwargs={"widths": [32, 64, 128, 256], "dropout": 0.3},
         preprocessing=Preprocessing("resize", 32, min_side=32, max_side=64),
         subsets=("cifake",),
-        epochs=16,
+        epochs=8,
         lr=3e-3,
         batch_size=128,
     ),

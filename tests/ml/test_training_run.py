@@ -55,19 +55,29 @@ def test_the_checkpoint_loads_and_scores_images(trained, data_dir):
     assert config.member == "cnn" and not model.training
 
 
-def test_an_ensemble_assembled_from_it_predicts_and_explains(trained, data_dir, tmp_path):
+@pytest.fixture(scope="module")
+def artefact(trained, data_dir, tmp_path_factory):
     out, _, _ = trained
-    artefact = assemble(
+    return assemble(
         AssembleConfig(
             members=["cnn"],
             runs=out,
-            out_dir=tmp_path / "ens",
+            out_dir=tmp_path_factory.mktemp("ensemble"),
             version="verity-ensemble-test",
             data_dir=data_dir,
             limit_per_class=40,
         )
     )
-    ensemble = Ensemble.load(artefact)
+
+
+@pytest.fixture
+def onnx_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VERITY_ONNX_CACHE", str(tmp_path / "onnx"))
+    return tmp_path / "onnx"
+
+
+def test_an_ensemble_assembled_from_it_predicts_and_explains(artefact, data_dir, onnx_cache):
+    ensemble = Ensemble.load(artefact, runtime="onnx")
     assert ensemble.version == "verity-ensemble-test" and ensemble.members == ["cnn"]
     test_images = [decode_rgb(s.data) for s in load_split("cifake", "test", data_dir)[:3]]
     big = Image.new("RGB", (640, 480), "gray")
@@ -85,6 +95,14 @@ def test_an_ensemble_assembled_from_it_predicts_and_explains(trained, data_dir, 
     card = (artefact / "MODEL_CARD.md").read_text()
     assert "verity-ensemble-test" in card and "cnn" in card
     assert (artefact / "cnn.safetensors").stat().st_size < 3_000_000  # float16
+
+
+def test_onnx_runtime_and_pytorch_give_the_same_scores(artefact, data_dir, onnx_cache):
+    images = [decode_rgb(s.data) for s in load_split("cifake", "test", data_dir)[:40]]
+    onnx = Ensemble.load(artefact, runtime="onnx").member_logits(images)["cnn"]
+    eager = Ensemble.load(artefact, runtime="torch").member_logits(images)["cnn"]
+    assert abs(onnx - eager).max() < 1e-3
+    assert list(onnx_cache.glob("cnn-*.onnx"))  # exported once, then reused from the cache
 
 
 def test_a_missing_artefact_says_what_is_missing(tmp_path):

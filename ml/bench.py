@@ -1,0 +1,280 @@
+"""The benchmark the issue asks for: `python -m ml.bench` (`make bench-ml`). Prints tables.
+
+1. Accuracy on every test split (CIFAKE 19,962, faces 140k 366, face swaps 500, wild 347) under
+   every degradation, for the ensemble and each member (via ml.evaluate), beside the papers'
+   numbers and the issue's floors.
+2. Throughput per member and for the whole ensemble (images/s at batch 1 and 32) on CIFAKE,
+   face and wild test images; peak memory; FLOPs per image against the ceiling that this
+   machine's measured matmul peak allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from torch.utils.flop_counter import FlopCounterMode
+
+from ml.data import decode_rgb, load_split
+from ml.ensemble import Ensemble, default_ensemble_path
+from ml.evaluate import DEGRADATIONS, EvaluateConfig, evaluate, json_ready
+from ml.member import Member
+
+PAPERS = {  # best CIFAKE / faces accuracy each seed paper reports (shared/research/SEEDS.md)
+    "cifake": "papers: CNN #3 0.94 (val), custom CNN ~0.95, ResNet-50 ~0.97, InceptionV3 0.9459",
+    "faces_140k": "paper (Villarreal et al.): 0.9808 (val)",
+}
+FLOORS = {"cifake": 0.985, "faces_140k": 0.99, "faces_swap": 0.95}
+MEMBER_FLOORS = {"cnn": 0.95, "resnet50": 0.97, "inception_v3": 0.97}
+IMAGE_SETS = {
+    "cifake 32x32": ("cifake", None),
+    "faces 256x256": ("faces", "faces_140k"),
+    "wild <=384": ("wild", None),
+}
+
+
+def machine() -> str:
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {device}"
+    )
+
+
+def matmul_peak(dtype: torch.dtype, side: int = 2048, repeats: int = 8) -> float:
+    """Measured GFLOP/s of a square matmul on this machine (best of `repeats`)."""
+    a, b = torch.randn(side, side, dtype=dtype), torch.randn(side, side, dtype=dtype)
+    a @ b  # warm up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * side**3 / best / 1e9
+
+
+def sample_images(dataset: str, subset: str | None, count: int) -> list[Image.Image]:
+    samples = [s for s in load_split(dataset, "test") if subset is None or s.subset == subset]
+    step = max(1, len(samples) // count)
+    return [decode_rgb(s.data) for s in samples[::step][:count]]
+
+
+def member_flops(member: Member, images: Sequence[Image.Image]) -> float:
+    """FLOPs per image of the member's network on these images (0 when out of scope)."""
+    with FlopCounterMode(display=False) as counter:
+        member.logits(images)
+    return counter.get_total_flops() / len(images)
+
+
+def images_per_second(
+    score: Callable[[list[Image.Image]], object],
+    images: list[Image.Image],
+    batch: int,
+    seconds: float = 3.0,
+) -> float:
+    score(images[:batch])  # warm-up
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or done == 0:
+        for start in range(0, len(images), batch):
+            score(images[start : start + batch])
+            done += len(images[start : start + batch])
+    return done / (time.perf_counter() - started)
+
+
+def throughput_table(ensemble: Ensemble, count: int) -> dict[str, Any]:
+    peak_fp32, peak_bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
+    rows: dict[str, Any] = {}
+    for label, (dataset, subset) in IMAGE_SETS.items():
+        images = sample_images(dataset, subset, count)
+        row: dict[str, Any] = {"members": {}}
+        for name in ensemble.members:
+            member = ensemble.member(name)
+            row["members"][name] = {
+                "gflop_per_image": member_flops(member, images) / 1e9,
+                "batch_1": images_per_second(member.logits, images[:8], 1, seconds=2.0),
+                "batch_32": images_per_second(member.logits, images, 32, seconds=2.0),
+            }
+        # the ensemble scores every image twice: as given and after a JPEG q85 re-encode
+        gflop = 2 * sum(m["gflop_per_image"] for m in row["members"].values())
+        row["ensemble"] = {
+            "gflop_per_image": gflop,
+            "batch_1": images_per_second(ensemble.predict, images[:8], 1),
+            "batch_32": images_per_second(ensemble.predict, images, 32),
+            "ceiling_fp32": peak_fp32 / gflop if gflop else float("inf"),
+            "ceiling_bf16": peak_bf16 / gflop if gflop else float("inf"),
+        }
+        rows[label] = row
+    return {
+        "machine": machine(),
+        "peak_gflops_fp32": peak_fp32,
+        "peak_gflops_bf16": peak_bf16,
+        "sets": rows,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def accuracy_lines(report: dict[str, Any]) -> list[str]:
+    degradations = [d for d in DEGRADATIONS if d != "upscale_2x"]
+    lines = []
+    for subset, entry in report["subsets"].items():
+        by_degradation = entry["degradations"]
+        members = list(by_degradation["original"]["members"])
+        lines += [
+            "",
+            f"## {subset} test ({entry['count']} images)  {PAPERS.get(subset, '')}",
+            "",
+            "| degradation | ensemble acc | AUC | ECE | decisive | P(likely_ai) | "
+            + " | ".join(f"{m} acc" for m in members)
+            + " |",
+            "|---" * (6 + len(members)) + "|",
+        ]
+        for degradation in [*degradations, "upscale_2x"]:
+            if degradation not in by_degradation:
+                continue
+            d = by_degradation[degradation]
+            e, bands = d["ensemble"], d["bands"]
+            member_acc = [
+                _fmt(d["members"][m].get("accuracy")) + _coverage(d["members"][m]) for m in members
+            ]
+            lines.append(
+                f"| {degradation} | {_fmt(e['accuracy'])} | {_fmt(e['roc_auc'])} | "
+                f"{_fmt(e['ece'])} | {_fmt(bands['decisive'])} | "
+                f"{_fmt(bands['likely_ai_precision'])} | " + " | ".join(member_acc) + " |"
+            )
+        upscaled = by_degradation.get("upscale_2x")
+        if upscaled:
+            lines.append(
+                f"\nReals flagged likely_ai after a 2x upscale: "
+                f"{_fmt(upscaled['bands']['reals_flagged_likely_ai'])} (as given: "
+                f"{_fmt(by_degradation['original']['bands']['reals_flagged_likely_ai'])})"
+            )
+    return lines
+
+
+def _coverage(entry: dict[str, Any]) -> str:
+    coverage = entry.get("coverage", 1.0)
+    return "" if coverage >= 0.999 else f" ({coverage:.0%} in scope)"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def throughput_lines(table: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"## Throughput on {table['machine']}",
+        f"Measured matmul peak: fp32 {table['peak_gflops_fp32']:.0f} GFLOP/s, "
+        f"bf16 {table['peak_gflops_bf16']:.0f} GFLOP/s. Serving runs in float32.",
+        "",
+        "| images | model | GFLOP/img | img/s batch 1 | img/s batch 32 | FLOP ceiling fp32 "
+        "img/s | % of ceiling |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, row in table["sets"].items():
+        for name, m in row["members"].items():
+            lines.append(
+                f"| {label} | {name} | {m['gflop_per_image']:.3f} | {m['batch_1']:.1f} "
+                f"| {m['batch_32']:.1f} | | |"
+            )
+        e = row["ensemble"]
+        share = e["batch_32"] / e["ceiling_fp32"] if e["ceiling_fp32"] else float("nan")
+        lines.append(
+            f"| {label} | **ensemble** (x2: q85 copy) | {e['gflop_per_image']:.3f} | "
+            f"{e['batch_1']:.1f} | {e['batch_32']:.1f} | {e['ceiling_fp32']:.1f} | "
+            f"{share:.0%} |"
+        )
+    lines.append(
+        f"\nPeak resident memory of the benchmark process: {table['peak_rss_mib']:.0f} MiB"
+    )
+    return lines
+
+
+def floor_lines(report: dict[str, Any], table: dict[str, Any] | None) -> list[str]:
+    checks: list[tuple[str, float | None, float, bool]] = []  # name, value, floor, higher better
+    subsets = report["subsets"]
+    for subset, floor in FLOORS.items():
+        if subset in subsets:
+            acc = subsets[subset]["degradations"]["original"]["ensemble"]["accuracy"]
+            checks.append((f"{subset} ensemble accuracy", acc, floor, True))
+    if "cifake" in subsets:
+        members = subsets["cifake"]["degradations"]["original"]["members"]
+        for name, floor in MEMBER_FLOORS.items():
+            if name in members:
+                checks.append(
+                    (f"cifake {name} accuracy", members[name].get("accuracy"), floor, True)
+                )
+    if "wild" in subsets:
+        auc = subsets["wild"]["degradations"]["original"]["ensemble"]["roc_auc"]
+        checks.append(("wild ensemble ROC-AUC", auc, 0.90, True))
+    for subset, entry in subsets.items():
+        d = entry["degradations"]
+        if "jpeg_q75" in d:
+            drop = d["original"]["ensemble"]["accuracy"] - d["jpeg_q75"]["ensemble"]["accuracy"]
+            checks.append((f"{subset} accuracy drop under JPEG q75", drop, 0.02, False))
+        checks.append((f"{subset} ECE", d["original"]["ensemble"]["ece"], 0.05, False))
+    if table:
+        for label, row in table["sets"].items():
+            e = row["ensemble"]
+            checks.append(
+                (
+                    f"{label} ensemble batch-32 share of fp32 FLOP ceiling",
+                    e["batch_32"] / e["ceiling_fp32"],
+                    0.5,
+                    True,
+                )
+            )
+    lines = ["", "## Floors", "", "| check | measured | floor | met |", "|---|---|---|---|"]
+    for name, value, floor, higher in checks:
+        met = value is not None and (value >= floor if higher else value <= floor)
+        bound = ">=" if higher else "<="
+        lines.append(f"| {name} | {_fmt(value)} | {bound} {floor} | {'yes' if met else 'NO'} |")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--artefact", type=Path, default=default_ensemble_path())
+    parser.add_argument("--out", type=Path, default=Path("artifacts/bench"))
+    parser.add_argument("--report", type=Path, help="reuse an ml.evaluate report.json")
+    parser.add_argument("--limit-per-class", type=int, help="quick run: test images per class")
+    parser.add_argument("--images", type=int, default=64, help="images per throughput set")
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args(argv)
+    if args.report:
+        report = json.loads(args.report.read_text(encoding="utf-8"))
+    else:
+        report = evaluate(
+            EvaluateConfig(
+                artefact=args.artefact,
+                out_dir=args.out / "eval",
+                limit_per_class=args.limit_per_class,
+            )
+        )
+    ensemble = Ensemble.load(args.artefact)
+    table = None if args.skip_throughput else throughput_table(ensemble, args.images)
+    lines = [f"# Benchmark of {report['version']}", *accuracy_lines(report)]
+    if table:
+        lines += throughput_lines(table)
+    lines += floor_lines(report, table)
+    text = "\n".join(lines)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.md").write_text(text + "\n", encoding="utf-8")
+    (args.out / "bench.json").write_text(
+        json.dumps(json_ready({"throughput": table, "evaluation": report}), indent=2),
+        encoding="utf-8",
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
