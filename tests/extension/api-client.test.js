@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 
-import { ApiError, ServerUnreachable, VerityApi } from "../../extension_api/extension/lib/api-client.js";
+import {
+  ApiError,
+  ServerUnreachable,
+  VerityApi,
+} from "../../extension_api/extension/lib/api-client.js";
 import { closedPortUrl } from "./helpers/network.js";
 import { startFakeVerity } from "./helpers/fake-verity-server.js";
 
@@ -52,7 +56,10 @@ describe("the extension API client", () => {
 
   it("long-polls with a bounded wait", async () => {
     const api = new VerityApi({ serverUrl: server.url, token: "vrx_team_token" });
-    const check = await api.createPageCheck({ pageUrl: null, urls: ["https://img.example/slow-1.jpg"] });
+    const check = await api.createPageCheck({
+      pageUrl: null,
+      urls: ["https://img.example/slow-1.jpg"],
+    });
     assert.equal(check.results[0].status, "pending");
 
     const later = await api.pollPageCheck(check.pollUrl, { waitSeconds: 10 });

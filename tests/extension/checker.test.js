@@ -45,7 +45,10 @@ function checkerFor(serverUrl, { teamToken = "", bytes = new Map(), ...options }
   const answerFor = (url, subscriber = tab(1)) =>
     until(() =>
       deliveries
-        .filter((d) => d.subscriber.tabId === subscriber.tabId && d.subscriber.frameId === subscriber.frameId)
+        .filter(
+          (d) =>
+            d.subscriber.tabId === subscriber.tabId && d.subscriber.frameId === subscriber.frameId,
+        )
         .flatMap((d) => d.results)
         .find((r) => r.url === url),
     );
@@ -104,7 +107,10 @@ describe("the checker", () => {
     await answerFor(img("ai-shared.jpg"), tab(1));
     await answerFor(img("ai-shared.jpg"), tab(2, 3));
     const sent = server.requestsTo("/api/v1/extension/page-checks").slice(before);
-    assert.deepEqual(sent.flatMap((r) => r.body.images), [{ url: img("ai-shared.jpg") }]);
+    assert.deepEqual(
+      sent.flatMap((r) => r.body.images),
+      [{ url: img("ai-shared.jpg") }],
+    );
   });
 
   it("never sends more than 50 images in one request", async () => {
@@ -140,7 +146,9 @@ describe("the checker", () => {
 
     const answer = await answerFor(img("slow-1.jpg"));
     assert.equal(answer.status, "done");
-    const poll = server.requests.find((r) => r.method === "GET" && r.path.includes("/page-checks/"));
+    const poll = server.requests.find(
+      (r) => r.method === "GET" && r.path.includes("/page-checks/"),
+    );
     assert.ok(poll, "it polled");
   });
 
@@ -225,7 +233,10 @@ describe("the checker", () => {
     const answer = await answerFor(url);
     assert.equal(answer.status, "done");
     assert.equal(answer.verdict.band, "likely_ai");
-    assert.deepEqual(bytesRead.map((r) => r.url), [url]);
+    assert.deepEqual(
+      bytesRead.map((r) => r.url),
+      [url],
+    );
     const upload = server.requestsTo("/api/v1/extension/uploads").at(-1).body;
     assert.equal(upload.src, url);
     assert.equal(upload.image.size, 10);
@@ -256,7 +267,9 @@ describe("the checker", () => {
   it("respects a person who turned uploads off", async () => {
     const { checker, answerFor, bytesRead } = checkerFor(server.url);
 
-    const [blob] = await ask(checker, ["blob:https://news.example/x"], tab(1), { uploadAllowed: false });
+    const [blob] = await ask(checker, ["blob:https://news.example/x"], tab(1), {
+      uploadAllowed: false,
+    });
     assert.equal(blob.status, "failed");
     assert.equal(blob.error.code, "upload_disabled");
 

@@ -47,7 +47,12 @@ describe("credentials", () => {
     const storage = new MemoryStorageArea();
     const credentials = credentialsOn(storage);
     await storage.set({
-      install: { serverUrl: "http://old.example", installId: "x", token: "vrx_old", registeredAt: "" },
+      install: {
+        serverUrl: "http://old.example",
+        installId: "x",
+        token: "vrx_old",
+        registeredAt: "",
+      },
     });
 
     const token = await credentials.tokenFor({ serverUrl: server.url, teamToken: "" });

@@ -95,7 +95,9 @@ describe("finding the pictures of a page", () => {
   });
 
   it("treats a blob: image like any other (its bytes get uploaded later)", () => {
-    const window = domFrom(`<img src="blob:https://news.example/6f1c0e2a-1d7b-4a43-9b7a-2a1f0c0f9e11">`);
+    const window = domFrom(
+      `<img src="blob:https://news.example/6f1c0e2a-1d7b-4a43-9b7a-2a1f0c0f9e11">`,
+    );
 
     assert.equal(
       candidateOf(window.document.querySelector("img"), window).url,
@@ -114,10 +116,9 @@ describe("reading CSS background-image values", () => {
   });
 
   it("skips gradients and unescapes what CSS escaped", () => {
-    assert.deepEqual(
-      backgroundImageUrls(`linear-gradient(red, blue), url("x\\"y.jpg")`),
-      [`x"y.jpg`],
-    );
+    assert.deepEqual(backgroundImageUrls(`linear-gradient(red, blue), url("x\\"y.jpg")`), [
+      `x"y.jpg`,
+    ]);
   });
 
   it("finds nothing in none or an empty value", () => {

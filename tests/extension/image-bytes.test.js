@@ -15,11 +15,16 @@ describe("reading image bytes for an upload", () => {
   before(async () => {
     server = createServer((request, response) => {
       const routes = {
-        "/photo.png": () => response.writeHead(200, { "Content-Type": "image/png" }).end(Buffer.alloc(300, 7)),
-        "/page.html": () => response.writeHead(200, { "Content-Type": "text/html" }).end("<p>hi</p>"),
+        "/photo.png": () =>
+          response.writeHead(200, { "Content-Type": "image/png" }).end(Buffer.alloc(300, 7)),
+        "/page.html": () =>
+          response.writeHead(200, { "Content-Type": "text/html" }).end("<p>hi</p>"),
         "/huge.jpg": () =>
           response
-            .writeHead(200, { "Content-Type": "image/jpeg", "Content-Length": String(MAX_UPLOAD_BYTES + 1) })
+            .writeHead(200, {
+              "Content-Type": "image/jpeg",
+              "Content-Length": String(MAX_UPLOAD_BYTES + 1),
+            })
             .end(),
       };
       (routes[request.url] ?? (() => response.writeHead(403).end()))();

@@ -21,7 +21,11 @@ describe("normalizing image URLs", () => {
   });
 
   it("refuses schemes Verity cannot check", () => {
-    for (const raw of ["data:image/png;base64,AAAA", "ftp://x.example/a.jpg", "chrome://favicon/"]) {
+    for (const raw of [
+      "data:image/png;base64,AAAA",
+      "ftp://x.example/a.jpg",
+      "chrome://favicon/",
+    ]) {
       assert.equal(normalizeImageUrl(raw, "https://site.example/"), null, raw);
     }
   });

@@ -39,7 +39,10 @@ describe("settings", () => {
 
   it("accepts http(s) server URLs without a trailing slash and refuses the rest", () => {
     assert.equal(normalizeServerUrl(" https://verity.example.org/ "), "https://verity.example.org");
-    assert.equal(normalizeServerUrl("http://127.0.0.1:8000/verity/"), "http://127.0.0.1:8000/verity");
+    assert.equal(
+      normalizeServerUrl("http://127.0.0.1:8000/verity/"),
+      "http://127.0.0.1:8000/verity",
+    );
     assert.equal(normalizeServerUrl("ftp://verity.example.org"), null);
     assert.equal(normalizeServerUrl("https://user:secret@verity.example.org"), null);
     assert.equal(normalizeServerUrl("verity"), null);

@@ -4,6 +4,7 @@ quiet it stays when the server is down."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -80,7 +81,11 @@ def test_page_urls_stay_private_unless_the_person_opts_in(
     browser.configure(sendPageUrls=True)
     page = browser.open(local_site.url("/strict-csp.html", host=PUBLIC_TEST_HOST))
     browser.wait_for_states(page, {"locked": "likely_ai"})
-    assert fake_verity.requests_to("/page-checks")[-1].body["page_url"] == page.url
+    locked = page.eval_on_selector("#locked", "img => img.currentSrc")
+    [request] = [
+        r for r in fake_verity.requests_to("/page-checks") if {"url": locked} in r.body["images"]
+    ]
+    assert request.body["page_url"] == page.url
 
 
 def test_badges_mark_ai_clearly_inconclusive_discreetly_and_real_not_at_all(
@@ -172,6 +177,7 @@ def test_a_failing_server_gets_a_few_requests_not_one_per_picture(
 ):
     fake_verity.outage_status = 503
     browser = extension_browser(serverUrl=fake_verity.url, teamToken=TEAM_TOKEN)
+    started = time.monotonic()
     page = browser.open(gallery_url(local_site))
     browser.wait_for_states(page, {"lead": "unavailable", "hero": "unavailable"})
     browser.scroll_through(page)
@@ -180,7 +186,11 @@ def test_a_failing_server_gets_a_few_requests_not_one_per_picture(
     pictures = len(checked(browser.expected_states(page)))
     requests = len(fake_verity.requests)
     assert pictures >= 14
-    assert requests <= 3, f"{requests} requests for {pictures} pictures"
+    # After its k-th failure in a row the worker waits at least 0.5 s * 2^(k-1) (half its
+    # doubling ceiling), so in `elapsed` seconds it can probe only a handful of times.
+    elapsed = time.monotonic() - started
+    allowed = 1 + sum(1 for k in range(1, 30) if 0.5 * (2**k - 1) <= elapsed)
+    assert requests <= allowed, f"{requests} requests for {pictures} pictures in {elapsed:.1f} s"
     assert browser.badges(page) == []
     assert browser.page_errors == []
 

@@ -17,7 +17,12 @@ const done = (url, band = "likely_ai") => ({
   verdict: { band, probability_ai: 0.9 },
   error: null,
 });
-const failed = (url) => ({ url, status: "failed", verdict: null, error: { code: "x", message: "" } });
+const failed = (url) => ({
+  url,
+  status: "failed",
+  verdict: null,
+  error: { code: "x", message: "" },
+});
 
 describe("the verdict cache", () => {
   it("answers a remembered URL, and only that one", async () => {
@@ -31,7 +36,10 @@ describe("the verdict cache", () => {
 
   it("forgets a verdict when its time is up", async () => {
     const time = clock();
-    const cache = new VerdictCache(new MemoryStorageArea(), { now: time.now, doneTtlMs: 12 * HOUR });
+    const cache = new VerdictCache(new MemoryStorageArea(), {
+      now: time.now,
+      doneTtlMs: 12 * HOUR,
+    });
     await cache.put([done("https://a.example/1.jpg")]);
 
     time.advance(12 * HOUR - 1);
@@ -42,7 +50,10 @@ describe("the verdict cache", () => {
 
   it("keeps failures for minutes, not hours", async () => {
     const time = clock();
-    const cache = new VerdictCache(new MemoryStorageArea(), { now: time.now, failedTtlMs: 600_000 });
+    const cache = new VerdictCache(new MemoryStorageArea(), {
+      now: time.now,
+      failedTtlMs: 600_000,
+    });
     await cache.put([failed("https://a.example/broken.jpg")]);
 
     time.advance(599_999);
@@ -76,7 +87,11 @@ describe("the verdict cache", () => {
     assert.equal(await cache.prune(), 2);
     const left = await cache.get(["1", "2", "3"].map((n) => `https://a.example/${n}.jpg`));
     assert.deepEqual([...left.keys()], ["https://a.example/2.jpg", "https://a.example/3.jpg"]);
-    assert.deepEqual(await storage.get("settings"), { settings: { autoScan: true } }, "not its own: untouched");
+    assert.deepEqual(
+      await storage.get("settings"),
+      { settings: { autoScan: true } },
+      "not its own: untouched",
+    );
   });
 
   it("clears its own entries and nothing else", async () => {

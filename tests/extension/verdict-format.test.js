@@ -40,7 +40,10 @@ describe("how a verdict reads", () => {
   });
 
   it("gives screen readers the whole finding", () => {
-    assert.equal(badgeLabel(verdict), "Verity: Likely AI-generated (97% chance of AI). Show details.");
+    assert.equal(
+      badgeLabel(verdict),
+      "Verity: Likely AI-generated (97% chance of AI). Show details.",
+    );
   });
 
   it("names the bands for people", () => {

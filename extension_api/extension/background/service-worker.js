@@ -13,6 +13,8 @@ import { MESSAGE } from "../lib/messages.js";
 import { loadSettings, SETTINGS_KEY } from "../lib/settings.js";
 import { VerdictCache } from "../lib/verdict-cache.js";
 
+/** @typedef {import("../lib/settings.js").Settings} Settings */
+
 const CONTEXT_MENU_ID = "verity-check-image";
 const storageArea = chrome.storage.local;
 const cache = new VerdictCache(storageArea);
@@ -83,7 +85,11 @@ const handlers = {
     return {
       server: checker.serverStatus(),
       // Never the token itself: it was shown once, to the worker.
-      install: install && { serverUrl: install.serverUrl, installId: install.installId, registeredAt: install.registeredAt },
+      install: install && {
+        serverUrl: install.serverUrl,
+        installId: install.installId,
+        registeredAt: install.registeredAt,
+      },
       usingTeamToken: settings.teamToken !== "",
     };
   },
@@ -163,7 +169,10 @@ chrome.tabs.onRemoved.addListener((tabId) => checker.forgetTab(tabId));
 
 chrome.storage.onChanged.addListener((changes, area) => {
   if (area !== "local" || !changes[SETTINGS_KEY]) return;
-  const { oldValue = {}, newValue = {} } = changes[SETTINGS_KEY];
+  const change = /** @type {{ oldValue?: Partial<Settings>, newValue?: Partial<Settings> }} */ (
+    changes[SETTINGS_KEY]
+  );
+  const { oldValue = {}, newValue = {} } = change;
   if (oldValue.serverUrl !== newValue.serverUrl || oldValue.teamToken !== newValue.teamToken) {
     checker = newChecker(); // another server or token: its backoff and queue start afresh
   }

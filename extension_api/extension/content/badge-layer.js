@@ -159,9 +159,15 @@ export class BadgeLayer {
 
   #startFollowingLayout() {
     if (this.#layoutTimer !== null) return;
-    this.window.addEventListener("scroll", this.#onViewportChange, { capture: true, passive: true });
+    this.window.addEventListener("scroll", this.#onViewportChange, {
+      capture: true,
+      passive: true,
+    });
     this.window.addEventListener("resize", this.#onViewportChange, { passive: true });
-    this.document.addEventListener("pointerdown", this.#onPointerDownAnywhere, { capture: true, passive: true });
+    this.document.addEventListener("pointerdown", this.#onPointerDownAnywhere, {
+      capture: true,
+      passive: true,
+    });
     this.#layoutTimer = setInterval(() => this.#schedulePositioning(), LAYOUT_CHECK_MS);
   }
 
@@ -169,7 +175,9 @@ export class BadgeLayer {
     if (this.#layoutTimer === null) return;
     this.window.removeEventListener("scroll", this.#onViewportChange, { capture: true });
     this.window.removeEventListener("resize", this.#onViewportChange);
-    this.document.removeEventListener("pointerdown", this.#onPointerDownAnywhere, { capture: true });
+    this.document.removeEventListener("pointerdown", this.#onPointerDownAnywhere, {
+      capture: true,
+    });
     clearInterval(this.#layoutTimer);
     this.#layoutTimer = null;
   }
@@ -192,8 +200,12 @@ export class BadgeLayer {
     const { innerWidth, innerHeight } = this.window;
     for (const { badge, rect } of placements) {
       const onScreen =
-        rect !== null && rect.width > 0 && rect.bottom > 0 && rect.top < innerHeight &&
-        rect.right > 0 && rect.left < innerWidth;
+        rect !== null &&
+        rect.width > 0 &&
+        rect.bottom > 0 &&
+        rect.top < innerHeight &&
+        rect.right > 0 &&
+        rect.left < innerWidth;
       badge.hidden = !onScreen;
       if (!onScreen || rect === null) continue;
       badge.style.left = `${Math.min(rect.right, innerWidth) - INSET_PX}px`;
@@ -209,7 +221,10 @@ export class BadgeLayer {
   #showCard(element, { pinned }) {
     this.#cancelHide();
     if (this.#cardFor?.pinned && !pinned && this.#cardFor.element !== element) return;
-    this.#cardFor = { element, pinned: pinned || (this.#cardFor?.element === element && this.#cardFor.pinned) };
+    this.#cardFor = {
+      element,
+      pinned: pinned || (this.#cardFor?.element === element && this.#cardFor.pinned),
+    };
     this.#fillCard(element);
     this.#positionCard();
   }
@@ -307,7 +322,8 @@ function cardContent(document, result) {
     return node;
   };
   const verdict = result.verdict;
-  if (result.status === "pending") return [make("h2", "Checking…"), make("p", "Verity is looking at this image.")];
+  if (result.status === "pending")
+    return [make("h2", "Checking…"), make("p", "Verity is looking at this image.")];
   if (!verdict) {
     const why = result.error?.message || "Verity could not check this image.";
     return [make("h2", "Not checked"), make("p", why)];
@@ -323,7 +339,8 @@ function cardContent(document, result) {
   fact("Model", verdict.model_version);
   const scores = make("div");
   scores.className = "scores";
-  for (const { model, score } of modelScoreRows(verdict)) scores.append(make("span", model), make("span", score));
+  for (const { model, score } of modelScoreRows(verdict))
+    scores.append(make("span", model), make("span", score));
   fact("Per model", scores);
   const abstain = abstainReasonText(verdict.abstain_reason);
   if (abstain) fact("Abstained", abstain);

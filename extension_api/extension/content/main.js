@@ -226,7 +226,9 @@ class VerityPage {
     }
     if (asking.asks >= MAX_ASKS) return;
     const delay =
-      result.status === "pending" ? STALE_PENDING_MS : Math.max(result.retryInMs ?? 0, MIN_RETRY_MS);
+      result.status === "pending"
+        ? STALE_PENDING_MS
+        : Math.max(result.retryInMs ?? 0, MIN_RETRY_MS);
     asking.awaiting = result.status === "pending";
     asking.timer = setTimeout(() => {
       asking.timer = null;
@@ -263,13 +265,17 @@ class VerityPage {
     this.#ask(url, { again: true });
   }
 
-  /** @param {string} srcUrl */
+  /**
+   * The picture right-clicked (Chrome names only its URL), else the first that shows it.
+   * @param {string} srcUrl
+   * @returns {HTMLImageElement | null}
+   */
   #elementForContextMenu(srcUrl) {
-    const showsIt = (/** @type {Element} */ element) =>
-      element.localName === "img" &&
-      [shownImageSource(/** @type {HTMLImageElement} */ (element)), /** @type {HTMLImageElement} */ (element).src].includes(srcUrl);
+    /** @type {(node: unknown) => node is HTMLImageElement} */
+    const showsIt = (node) =>
+      node instanceof HTMLImageElement && [shownImageSource(node), node.src].includes(srcUrl);
     const target = this.#lastContextMenuTarget;
-    if (target instanceof this.window.Element && showsIt(target)) return target;
+    if (showsIt(target)) return target;
     return [...this.window.document.images].find(showsIt) ?? null;
   }
 
@@ -300,7 +306,14 @@ class VerityPage {
   /** @returns {PageSummary} */
   #summary() {
     this.#forgetRemovedElements();
-    const summary = { scanning: this.#scanning, checked: 0, flagged: 0, inconclusive: 0, waiting: 0, unavailable: 0 };
+    const summary = {
+      scanning: this.#scanning,
+      checked: 0,
+      flagged: 0,
+      inconclusive: 0,
+      waiting: 0,
+      unavailable: 0,
+    };
     for (const url of this.#urlOf.values()) {
       const result = this.#results.get(url);
       if (!result || result.status === "pending") summary.waiting += 1;

@@ -121,7 +121,11 @@ export class PageScanner {
     const judged = this.#judged.get(element);
     if (!candidate || !judged || !this.#visibility) return; // no longer a picture, or stopped
     if (judged.url !== null && judged.url === candidate.url) return; // nothing new
-    const reason = skipReason(candidate, measureBox(candidate), this.window.getComputedStyle(element));
+    const reason = skipReason(
+      candidate,
+      measureBox(candidate),
+      this.window.getComputedStyle(element),
+    );
     if (reason !== null || candidate.url === null) {
       this.#skip(element, reason ?? "unsupported-url");
       return;

@@ -89,5 +89,7 @@ const FAILURES_THE_BROWSER_MAY_GET_PAST = new Set([
  * @param {CheckResult} result
  */
 export function serverCouldNotFetch(result) {
-  return result.status === "failed" && FAILURES_THE_BROWSER_MAY_GET_PAST.has(result.error?.code ?? "");
+  return (
+    result.status === "failed" && FAILURES_THE_BROWSER_MAY_GET_PAST.has(result.error?.code ?? "")
+  );
 }

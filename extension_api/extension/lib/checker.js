@@ -104,7 +104,8 @@ export class Checker {
       return pendingResult(url);
     });
     const queued = this.#pending.queuedCount;
-    if (queued > 0) this.#schedulePump(queued >= this.limits.maxBatchSize ? 0 : this.limits.flushDelayMs);
+    if (queued > 0)
+      this.#schedulePump(queued >= this.limits.maxBatchSize ? 0 : this.limits.flushDelayMs);
     return results;
   }
 
@@ -257,7 +258,10 @@ export class Checker {
       this.#server = { state: "rate_limited", message: error.message };
       this.#pending.requeue(urls); // the server is alive, only busy: these go when it lets us
       this.#schedulePump(waitMs);
-    } else if (error instanceof ServerUnreachable || (error instanceof ApiError && error.isServerError)) {
+    } else if (
+      error instanceof ServerUnreachable ||
+      (error instanceof ApiError && error.isServerError)
+    ) {
       this.#goQuiet("offline", error, error instanceof ApiError ? error.retryAfterMs : null);
       const everythingWaiting = [...urls, ...this.#pending.queuedUrls()];
       await this.#settle(everythingWaiting.map((url) => this.#unavailable(url)));

@@ -55,7 +55,9 @@ export function findCandidates(root, view) {
         : 1 /* NodeFilter.FILTER_ACCEPT */,
   });
   const found = [];
-  for (let node = walker.currentNode; node; node = walker.nextNode()) {
+  /** @type {Node | null} */
+  let node = walker.currentNode;
+  for (; node; node = walker.nextNode()) {
     const candidate = candidateOf(/** @type {Element} */ (node), view);
     if (candidate) found.push(candidate);
   }
@@ -108,7 +110,9 @@ export function backgroundImageUrls(cssValue) {
  */
 export function skipReason(candidate, box, style) {
   return (
-    sourceProblem(candidate) ?? visibilityProblem(candidate, style) ?? sizeProblem(candidate, box, style)
+    sourceProblem(candidate) ??
+    visibilityProblem(candidate, style) ??
+    sizeProblem(candidate, box, style)
   );
 }
 

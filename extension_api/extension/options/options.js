@@ -26,7 +26,10 @@ function fill(settings) {
 
 /** @param {string} text one site per line; lines that name no host are dropped */
 function siteLines(text) {
-  const hosts = text.split(/\s*[\n,]\s*/).map(siteRuleHost).filter((host) => host !== null);
+  const hosts = text
+    .split(/\s*[\n,]\s*/)
+    .map(siteRuleHost)
+    .filter((host) => host !== null);
   return [...new Set(hosts)];
 }
 
@@ -56,7 +59,8 @@ async function showInstallStatus() {
   else if (status?.install) {
     const since = new Date(status.install.registeredAt).toLocaleString();
     line.textContent = `This browser is registered with ${status.install.serverUrl} (since ${since}).`;
-  } else line.textContent = "This browser registers with the server the first time it checks an image.";
+  } else
+    line.textContent = "This browser registers with the server the first time it checks an image.";
 }
 
 async function main() {

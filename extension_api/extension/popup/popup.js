@@ -35,7 +35,8 @@ async function showPageSummary(tab) {
   const notes = [];
   if (summary.waiting > 0) notes.push(`${summary.waiting} being checked`);
   if (summary.unavailable > 0) notes.push(`${summary.unavailable} could not be checked`);
-  if (!summary.scanning) notes.push("automatic checks are off here; right-click an image to check it");
+  if (!summary.scanning)
+    notes.push("automatic checks are off here; right-click an image to check it");
   byId("page-waiting").hidden = notes.length === 0;
   byId("page-waiting").textContent = notes.join(" · ");
 }
@@ -77,7 +78,8 @@ async function main() {
   });
   const tab = await targetTab();
   const url = tab?.url ? new URL(tab.url) : null;
-  const webPage = tab?.id !== undefined && (url?.protocol === "http:" || url?.protocol === "https:");
+  const webPage =
+    tab?.id !== undefined && (url?.protocol === "http:" || url?.protocol === "https:");
   if (!webPage || !tab || !url) {
     byId("page-unsupported").hidden = false;
     await showServerStatus();

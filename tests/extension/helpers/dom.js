@@ -36,7 +36,9 @@ export function declaredBox({ element, kind }, window) {
   const width = parseFloat(style.width) || Number(element.getAttribute("width")) || 0;
   const height = parseFloat(style.height) || Number(element.getAttribute("height")) || 0;
   if (kind === "background") return { width, height, naturalWidth: null, naturalHeight: null };
-  const [naturalWidth, naturalHeight] = (element.getAttribute("data-natural") ?? `${width}x${height}`)
+  const [naturalWidth, naturalHeight] = (
+    element.getAttribute("data-natural") ?? `${width}x${height}`
+  )
     .split("x")
     .map(Number);
   return { width, height, naturalWidth, naturalHeight };

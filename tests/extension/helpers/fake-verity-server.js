@@ -98,7 +98,11 @@ export async function startFakeVerity() {
     }
     if (route === "POST /api/v1/extension/page-checks") {
       const urls = body.images.map((image) => image.url);
-      return pageCheckAnswer(randomUUID(), { pageUrl: body.page_url ?? null, urls, uploaded: false });
+      return pageCheckAnswer(randomUUID(), {
+        pageUrl: body.page_url ?? null,
+        urls,
+        uploaded: false,
+      });
     }
     if (route === "POST /api/v1/extension/uploads") {
       const check = { pageUrl: body.page_url ?? null, urls: [body.src], uploaded: true };
@@ -145,7 +149,8 @@ export async function startFakeVerity() {
      * @param {string} route
      * @param {...{ status: number, headers?: Record<string, string>, json?: any }} answers
      */
-    answerNext: (route, ...answers) => scripted.set(route, [...(scripted.get(route) ?? []), ...answers]),
+    answerNext: (route, ...answers) =>
+      scripted.set(route, [...(scripted.get(route) ?? []), ...answers]),
     /** @param {string} path */
     requestsTo: (path) => requests.filter((r) => r.path.startsWith(path)),
     close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
@@ -168,7 +173,9 @@ async function readBody(request) {
     return Object.fromEntries(
       [...form.entries()].map(([key, value]) => [
         key,
-        typeof value === "string" ? value : { type: value.type, size: value.size, name: value.name },
+        typeof value === "string"
+          ? value
+          : { type: value.type, size: value.size, name: value.name },
       ]),
     );
   }

@@ -11,7 +11,9 @@ export class MemoryStorageArea {
   async get(keys) {
     const wanted = keys === null ? [...this.#items.keys()] : [keys].flat();
     return Object.fromEntries(
-      wanted.filter((key) => this.#items.has(key)).map((key) => [key, JSON.parse(this.#items.get(key))]),
+      wanted
+        .filter((key) => this.#items.has(key))
+        .map((key) => [key, JSON.parse(this.#items.get(key))]),
     );
   }
 
