@@ -130,3 +130,40 @@ def test_the_command_line_trains_too(data_dir, tmp_path, capsys):
     assert "checkpoint in" in capsys.readouterr().out
     _, config = load_checkpoint(tmp_path / "cnn_paper", "cnn_paper")
     assert not math.isnan(config.metrics["validation"]["cifake"]["loss"])
+
+
+def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
+    artefact, data_dir, tmp_path, onnx_cache
+):
+    from ml.bench import accuracy_lines, floor_lines
+    from ml.evaluate import EvaluateConfig, evaluate
+
+    samples = load_split("cifake", "test", data_dir)
+    holdout = [(s.data, s.label) for s in samples[:12] + samples[-12:]]
+    events = []
+    report = evaluate(
+        EvaluateConfig(
+            artefact=artefact,
+            out_dir=tmp_path,
+            holdout=holdout,
+            degradations=("original", "jpeg_q75", "resize_0.5x"),
+        ),
+        progress=events.append,
+    )
+    holdout_report = report["subsets"]["holdout"]
+    assert holdout_report["count"] == 24
+    original = holdout_report["degradations"]["original"]
+    assert original["ensemble"]["confusion"]["tp"] + original["ensemble"]["confusion"]["fn"] == 12
+    assert original["members"]["cnn"]["coverage"] == 1.0
+    # 16x16 after the downscale: below the CNN's scope, so every verdict abstains
+    halved = holdout_report["degradations"]["resize_0.5x"]
+    assert halved["members"]["cnn"]["coverage"] == 0.0
+    assert halved["bands"]["abstained"] == {"no_model_in_scope": 24}
+    assert len(events) == 3
+    assert "NaN" not in (tmp_path / "report.json").read_text()
+    assert "## holdout (24 images)" in (tmp_path / "report.md").read_text()
+    for kind in ("roc", "pr", "reliability"):
+        with Image.open(tmp_path / f"holdout_{kind}.png") as plot:
+            assert plot.format == "PNG"
+    table = "\n".join(accuracy_lines(report) + floor_lines(report, None))
+    assert "| jpeg_q75 |" in table and "holdout ECE" in table
