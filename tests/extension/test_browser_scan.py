@@ -120,6 +120,11 @@ def test_a_badge_shows_the_why_and_keeps_its_clicks_to_itself(
     browser.wait_for_states(page, {"lead": "likely_ai", "unsure": "inconclusive"})
     layer = page.locator("verity-overlay")
     card = layer.locator(".card")
+    assert layer.evaluate("(host) => getComputedStyle(host).position") == "fixed", "out of the flow"
+    assert layer.evaluate("(host) => getComputedStyle(host).pointerEvents") == "none"
+    assert page.evaluate("document.elementFromPoint(200, 600).id") == "lead", (
+        "clicks reach the page"
+    )
 
     layer.locator(".badge--ai").nth(1).hover()  # the lead picture's (the hero's is first)
     card.wait_for(state="visible")

@@ -152,7 +152,9 @@ async function sendToFrame(tabId, frameId, message) {
 
 chrome.contextMenus.onClicked.addListener(onContextMenuClicked);
 
-chrome.runtime.onInstalled.addListener(() => {
+chrome.runtime.onInstalled.addListener(async () => {
+  // Menus outlive the worker but not an update, which installs anew: start from none.
+  await chrome.contextMenus.removeAll();
   chrome.contextMenus.create({
     id: CONTEXT_MENU_ID,
     title: "Check this image with Verity",

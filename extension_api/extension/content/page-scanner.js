@@ -7,7 +7,7 @@
 
 import {
   candidateOf,
-  findCandidates,
+  candidatesIn,
   measureBox,
   OVERLAY_TAG,
   skipReason,
@@ -27,6 +27,8 @@ const NEAR_VIEWPORT = "200px";
 /** Mutations arrive in storms (a feed appends 40 cards); they are handled together. */
 const MUTATION_SETTLE_MS = 100;
 const WATCHED_ATTRIBUTES = ["src", "srcset", "sizes", "style", "class"];
+/** Discovery reads every element's style; it yields the main thread after this long. */
+const DISCOVERY_SLICE_MS = 8;
 
 export class PageScanner {
   /** @type {WeakMap<Element, { url: string | null }>} the URL each picture was last judged for */
@@ -41,6 +43,9 @@ export class PageScanner {
   #visibility = null;
   /** @type {MutationObserver | null} */
   #mutations = null;
+  /** @type {Array<Generator<import("../lib/extraction.js").Candidate, void, undefined>>} */
+  #discoveries = [];
+  #discovering = false;
 
   /**
    * @param {Window} window
@@ -72,15 +77,37 @@ export class PageScanner {
     this.#visibility = null;
     this.#mutations = null;
     this.#judged = new WeakMap();
+    this.#discoveries = [];
     this.#addedRoots.clear();
     this.#changedElements.clear();
     if (this.#settleTimer !== null) clearTimeout(this.#settleTimer);
     this.#settleTimer = null;
   }
 
-  /** @param {Document | Element} root */
+  /**
+   * Finds the candidates under root in slices of DISCOVERY_SLICE_MS, leaving the page's own
+   * work room between them: a page of 20,000 elements costs about 100 ms of style reads.
+   * @param {Document | Element} root
+   */
   #discover(root) {
-    for (const { element } of findCandidates(root, this.window)) this.#watch(element);
+    this.#discoveries.push(candidatesIn(root, this.window));
+    if (!this.#discovering) this.#discoverSlice();
+  }
+
+  #discoverSlice() {
+    this.#discovering = true;
+    const sliceEnd = performance.now() + DISCOVERY_SLICE_MS;
+    while (this.#discoveries.length > 0 && performance.now() < sliceEnd) {
+      const next = this.#discoveries[0].next();
+      if (next.done) this.#discoveries.shift();
+      else this.#watch(next.value.element);
+    }
+    if (this.#discoveries.length === 0) {
+      this.#discovering = false;
+      return;
+    }
+    const idle = this.window.requestIdleCallback ?? ((callback) => setTimeout(callback, 1));
+    idle(() => this.#discoverSlice(), { timeout: 200 });
   }
 
   /** @param {Element} element */

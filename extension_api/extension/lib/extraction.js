@@ -45,23 +45,31 @@ export const SIZE_LIMITS = Object.freeze({
  * @returns {Candidate[]}
  */
 export function findCandidates(root, view) {
+  return [...candidatesIn(root, view)];
+}
+
+/**
+ * The same, one at a time, so that a caller can spread a large page over several idle moments
+ * (every element's computed style is read, to find its background).
+ * @param {Document | Element} root
+ * @param {{ getComputedStyle(element: Element): CSSStyleDeclaration }} view
+ * @returns {Generator<Candidate, void, undefined>}
+ */
+export function* candidatesIn(root, view) {
   const start = "documentElement" in root ? root.documentElement : root;
-  if (!start || start.closest(OVERLAY_TAG)) return [];
-  const document = start.ownerDocument;
-  const walker = document.createTreeWalker(start, 1 /* NodeFilter.SHOW_ELEMENT */, {
+  if (!start || start.closest(OVERLAY_TAG)) return;
+  const walker = start.ownerDocument.createTreeWalker(start, 1 /* NodeFilter.SHOW_ELEMENT */, {
     acceptNode: (node) =>
       /** @type {Element} */ (node).localName === OVERLAY_TAG
         ? 2 /* NodeFilter.FILTER_REJECT: skip the subtree */
         : 1 /* NodeFilter.FILTER_ACCEPT */,
   });
-  const found = [];
   /** @type {Node | null} */
   let node = walker.currentNode;
   for (; node; node = walker.nextNode()) {
     const candidate = candidateOf(/** @type {Element} */ (node), view);
-    if (candidate) found.push(candidate);
+    if (candidate) yield candidate;
   }
-  return found;
 }
 
 /**
