@@ -227,3 +227,14 @@ def test_two_tabs_showing_the_same_pictures_share_one_request_each(
 
     asked = fake_verity.asked_urls()
     assert len(asked) == len(set(asked)), Counter(asked)
+
+
+def test_a_picture_that_changes_source_is_judged_anew(extension_browser, fake_verity, local_site):
+    browser = extension_browser(serverUrl=fake_verity.url, teamToken=TEAM_TOKEN)
+    page = browser.open(gallery_url(local_site))
+    browser.wait_for_states(page, {"lead": "likely_ai"})
+    assert "lead" in {badge.on for badge in browser.badges(page)}
+
+    page.eval_on_selector("#lead", "(img) => { img.src = '/img/real-next-slide-480x320.jpg'; }")
+    browser.wait_for_states(page, {"lead": "likely_real"})
+    assert "lead" not in {badge.on for badge in browser.badges(page)}, "the old badge went"

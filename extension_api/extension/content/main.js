@@ -6,6 +6,7 @@
  * a debugging aid for people and the hook the browser tests read.
  */
 
+import { failedResult, pendingResult } from "../lib/check-results.js";
 import { shownImageSource } from "../lib/extraction.js";
 import { blobToDataUrl, fetchImageBytes } from "../lib/image-bytes.js";
 import { normalizeImageUrl } from "../lib/image-urls.js";
@@ -146,7 +147,7 @@ class VerityPage {
       this.#render(element, known);
       return;
     }
-    this.#setState(element, "pending");
+    this.#render(element, pendingResult(url)); // and a badge for what it showed before goes
     this.#ask(url);
   }
 
@@ -249,8 +250,7 @@ class VerityPage {
     const url = normalizeImageUrl(srcUrl, this.window.document.baseURI);
     if (url === null) {
       const why = "Verity cannot check images embedded in the page's code (data: URLs) yet.";
-      const error = { code: "unsupported_url", message: why };
-      this.#render(element, { url: srcUrl, status: "failed", verdict: null, error });
+      this.#render(element, failedResult(srcUrl, { code: "unsupported_url", message: why }));
       this.badges.openCard(element);
       return;
     }
@@ -261,7 +261,7 @@ class VerityPage {
       this.badges.openCard(element);
       return;
     }
-    this.#render(element, { url, status: "pending", verdict: null, error: null });
+    this.#render(element, pendingResult(url));
     this.#ask(url, { again: true });
   }
 
