@@ -4,7 +4,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt package-lock.json | cksum | cut -d' ' -f1)
 
 # The test suite runs against real services (override to point elsewhere).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/verity
@@ -21,12 +21,12 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' \
 		$(MAKEFILE_LIST)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt package-lock.json
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; fi
+	npm ci --no-audit --no-fund --silent
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## Create the virtualenv and install the pinned dependencies
@@ -38,14 +38,15 @@ run: install ## Set up and run the platform on embedded defaults (SQLite, filesy
 	$(VENV)/bin/honcho --procfile Procfile start
 
 test: install ## Run the whole test suite (needs PostgreSQL and Redis on 127.0.0.1)
+	node --test tests/extension/
 	$(TEST_ENV) $(VENV)/bin/pytest
-	@if [ -d node_modules ] || [ ! -f package.json ]; then node --test tests/extension/; fi
 
 lint: install ## ruff, mypy and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	PYTHONPATH=.:platform $(VENV)/bin/lint-imports
+	npm run --silent check:extension
 
 format: install ## Format the code
 	$(VENV)/bin/ruff format .
