@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from detections.canonical import canonical_url
 from detections.models import (
     Check,
     CheckItem,
@@ -42,7 +43,9 @@ def fresh_image_id_for_url(*, url: str) -> str | None:
     """The image last fetched from this URL, if that fetch is recent enough to trust."""
     cutoff = timezone.now() - timedelta(seconds=settings.VERITY_URL_FRESHNESS_SECONDS)
     sighting = (
-        Sighting.objects.filter(url_hash=url_digest(url), last_fetched_at__gte=cutoff)
+        Sighting.objects.filter(
+            url_hash=url_digest(canonical_url(url)), last_fetched_at__gte=cutoff
+        )
         .order_by("-last_fetched_at")
         .values_list("image_id", flat=True)
         .first()
@@ -84,7 +87,7 @@ def verdicts_for_url(
     """Verdict history, newest first, for images seen at ``url`` (and/or other filters)."""
     verdicts = Verdict.objects.select_related("model_version")
     if url is not None:
-        verdicts = verdicts.filter(image__sightings__url_hash=url_digest(url))
+        verdicts = verdicts.filter(image__sightings__url_hash=url_digest(canonical_url(url)))
     if source is not None:
         verdicts = verdicts.filter(image__sightings__source=source)
     if band is not None:
@@ -113,7 +116,7 @@ def latest_verdicts_by_image(*, image_ids: list[str]) -> dict[str, Verdict]:
 
 def latest_image_ids_for_urls(*, urls: list[str]) -> dict[str, str]:
     """For each URL, the image most recently seen there."""
-    by_hash = {url_digest(url): url for url in urls}
+    by_hash = {url_digest(canonical_url(url)): url for url in urls}
     found: dict[str, str] = {}
     rows = (
         Sighting.objects.filter(url_hash__in=list(by_hash))

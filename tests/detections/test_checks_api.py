@@ -308,3 +308,48 @@ def test_crawler_token_submits_as_crawler(
     )
 
     assert response.json()["source"] == "crawler"
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("ftp://news.example/a.jpg", "scheme_not_allowed"),
+        ("javascript:alert(1)", "scheme_not_allowed"),
+        ("not a url", "url_invalid"),
+        ("http://user:pw@news.example/a.jpg", "url_invalid"),
+    ],
+)
+def test_urls_that_can_never_be_fetched_fail_at_once_and_the_rest_goes_on(
+    api: APIClient,
+    production_version,
+    broker,
+    django_capture_on_commit_callbacks,
+    url: str,
+    code: str,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/v1/checks",
+            {"items": [{"url": url}, {"url": "https://news.example/fine.jpg"}]},
+            format="json",
+        )
+
+    failed, queued = response.json()["items"]
+    assert (failed["status"], failed["error"]["code"]) == ("failed", code)
+    assert failed["error"]["message"]
+    assert queued["status"] == "queued"
+    assert broker.llen("io") == 1, "only the fetchable URL is queued"
+
+
+def test_one_url_spelled_two_ways_shares_its_history(api: APIClient, production_version) -> None:
+    verdict_seen_at("http://news.example/known.jpg", production_version)
+
+    response = api.post(
+        "/api/v1/checks",
+        {"items": [{"url": "HTTP://NEWS.example:80/known.jpg#top"}]},
+        format="json",
+    )
+
+    item = response.json()["items"][0]
+    assert (item["status"], item["cached"]) == ("done", True)
+    assert item["url"] == "HTTP://NEWS.example:80/known.jpg#top", "the client's spelling is kept"

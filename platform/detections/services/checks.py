@@ -25,6 +25,7 @@ from detections.models import (
 )
 from detections.selectors import fresh_image_id_for_url, verdict_for_version
 from detections.services.images import sighting_record
+from safefetch import FetchError, parse_target
 from training.models import ModelVersion
 from training.selectors import production_model_version
 from verity.errors import ApplicationError
@@ -90,13 +91,18 @@ def _url_item(check: Check, index: int, item: UrlItem, version: ModelVersion) ->
     new = CheckItem(
         check_request=check, index=index, url=item.url, page_url=item.page_url, alt=item.alt
     )
-    image_id = fresh_image_id_for_url(url=item.url)
+    try:
+        url = parse_target(item.url).url  # refused at once when it could never be fetched
+    except FetchError as refused:
+        _fail(new, str(refused.code), refused.message)
+        return new
+    image_id = fresh_image_id_for_url(url=url)
     verdict = verdict_for_version(image_id=image_id, model_version=version) if image_id else None
     if verdict is not None:
         _answer_from_history(new, verdict)
         sighting_record(
             image_id=verdict.image_id,
-            url=item.url,
+            url=url,
             page_url=item.page_url,
             source=check.source,
             fetched=False,

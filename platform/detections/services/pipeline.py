@@ -22,6 +22,7 @@ from django.utils import timezone
 from PIL.Image import Image as PILImage
 
 from detections import queueing
+from detections.canonical import canonical_url
 from detections.models import TERMINAL_ITEM_STATUSES, CheckItem, Image, ItemStatus, Verdict
 from detections.selectors import verdict_for_version
 from detections.services.checks import check_refresh_status
@@ -69,7 +70,7 @@ def item_fetch_and_ingest(*, item_id: int) -> None:
     image = image_ingest(decoded=decoded, data=data)
     sighting_record(
         image_id=image.pk,
-        url=item.url,
+        url=canonical_url(item.url),
         page_url=item.page_url,
         source=item.check_request.source,
         fetched=not item.is_upload,
