@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ml.calibration import fit_combiner
+from ml.calibration import Combiner, fit_combiner
 from ml.cards import ensemble_card, member_card
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.data import (
@@ -32,8 +32,9 @@ from ml.data import (
     limit_per_class,
     training_and_validation,
 )
-from ml.ensemble import ENSEMBLE_FILE, Ensemble
-from ml.member import Member, member_logits
+from ml.ensemble import ENSEMBLE_FILE, score_with_reencode, verdicts
+from ml.evaluate import Scored, band_summary
+from ml.member import Member
 from ml.metrics import binary_metrics
 
 
@@ -70,29 +71,41 @@ def copy_members_as_float16(config: AssembleConfig) -> None:
 
 def score_members(
     members: Sequence[Member], samples: Sequence[Sample], chunk: int = 256
-) -> dict[str, np.ndarray]:
-    """Every member's logits for every sample (NaN where out of scope), a chunk at a time."""
-    parts: list[dict[str, np.ndarray]] = []
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every member's logits for every sample as given and after JPEG q85 (NaN: out of scope)."""
+    parts: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = []
     for start in tqdm(
-        range(0, len(samples), chunk), desc="scoring", file=sys.stderr, mininterval=10
+        range(0, len(samples), chunk), desc="scoring validation", file=sys.stderr, mininterval=10
     ):
         images = [decode_rgb(sample.data) for sample in samples[start : start + chunk]]
-        parts.append(member_logits(members, images))
-    return {
-        member.name: np.concatenate([part[member.name] for part in parts]) for member in members
-    }
+        parts.append(score_with_reencode(members, images))
+
+    def joined(which: int) -> dict[str, np.ndarray]:
+        return {m.name: np.concatenate([part[which][m.name] for part in parts]) for m in members}
+
+    return joined(0), joined(1)
 
 
 def validation_report(
-    ensemble: Ensemble, logits: dict[str, np.ndarray], samples: Sequence[Sample]
+    combiner: Combiner,
+    original: dict[str, np.ndarray],
+    copy: dict[str, np.ndarray],
+    samples: Sequence[Sample],
 ) -> dict[str, Any]:
-    probabilities = ensemble.combiner.probability(logits)
+    """Per subset: metrics at 0.5, and what the bands and abstention rules did."""
+    predictions = verdicts(combiner, original, copy)
     labels = np.array([sample.label for sample in samples])
     subsets = np.array([sample.subset for sample in samples])
     report: dict[str, Any] = {}
     for subset in sorted(set(subsets)):
-        mask = subsets == subset
-        report[subset] = binary_metrics(labels[mask], probabilities[mask])
+        rows = [int(i) for i in np.flatnonzero(subsets == subset)]
+        scored = Scored(
+            labels[rows], [samples[i].source for i in rows], [predictions[i] for i in rows], {}
+        )
+        report[subset] = {
+            **binary_metrics(scored.labels, scored.probabilities),
+            "bands": band_summary(scored),
+        }
     return report
 
 
@@ -105,13 +118,12 @@ def assemble(config: AssembleConfig) -> Path:
     )
     val = limit_per_class(val, config.limit_per_class)
     members = [Member.load(config.out_dir, name) for name in config.members]
-    logits = score_members(members, val)
+    original, copy = score_members(members, val)
     labels = np.array([sample.label for sample in val])
     combiner = fit_combiner(
-        logits, labels, subset_weights(val), config.target_precision, seed=config.seed
+        original, labels, subset_weights(val), config.target_precision, seed=config.seed
     )
-    ensemble = Ensemble(config.version, members, combiner)
-    report = validation_report(ensemble, logits, val)
+    report = validation_report(combiner, original, copy, val)
     manifest = {
         "version": config.version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -5,9 +5,8 @@
   out of scope (the face member without a face) contributes nothing rather than a guess.
 - Platt scaling of the stacker's logit, fit on out-of-fold stacker outputs (5 folds), so the
   calibration is not fit on the very predictions it corrects.
-- Bands: `likely_ai` from the lowest threshold whose precision, and that of every higher one,
-  is at least `target_precision` on validation; `likely_real` likewise for the negative
-  predictive value.
+- Bands: `likely_ai` from the lowest threshold at which the images at or above it are AI
+  with precision >= `target_precision` on validation; `likely_real` likewise for reals.
 """
 
 from __future__ import annotations
@@ -194,5 +193,12 @@ def fit_combiner(
         disagreement=1.0,
     )
     spreads = combiner.spread(member_logits)
-    combiner.disagreement = float(max(0.5, np.quantile(spreads, 1 - max_disagreement_rate)))
+    combiner.disagreement = max(0.5, weighted_quantile(spreads, weights, 1 - max_disagreement_rate))
     return combiner
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, quantile: float) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order]) / np.sum(weights)
+    index = min(int(np.searchsorted(cumulative, quantile)), len(values) - 1)
+    return float(values[order][index])

@@ -134,7 +134,13 @@ def ensemble_card(directory: Path, test_report: dict[str, Any] | None = None) ->
         "",
         "## Validation (carved from the train shards; fit data for the combiner)",
         "",
-        *metrics_table(manifest["validation"], ("count", "accuracy", "roc_auc", "ece")),
+        *metrics_table(
+            {
+                subset: {**entry, **entry.get("bands", {})}
+                for subset, entry in manifest["validation"].items()
+            },
+            ("count", "accuracy", "roc_auc", "ece", "decisive", "likely_ai_precision"),
+        ),
     ]
     if test_report:
         lines += ["", "## Test splits (never used for training or fitting)", ""]

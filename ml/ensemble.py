@@ -95,39 +95,47 @@ class Ensemble:
         self, images: Sequence[Image.Image]
     ) -> tuple[list[Prediction], dict[str, np.ndarray]]:
         """Predictions, and each member's raw logits for the images as given (for evaluation)."""
-        if not images:
-            return [], {name: np.empty(0, dtype=np.float32) for name in self.members}
-        reencoded = [jpeg_roundtrip(image, REENCODE_QUALITY) for image in images]
-        logits = {}
-        for member in self._members:
-            faces = member.find_faces(images)  # a re-encode moves no face: find them once
-            logits[member.name] = member.logits(
-                [*images, *reencoded], None if faces is None else faces + faces
-            )
-        count = len(images)
-        original = {name: values[:count] for name, values in logits.items()}
-        copy = {name: values[count:] for name, values in logits.items()}
-        probability = self.combiner.probability(original)
-        probability_copy = self.combiner.probability(copy)
-        scores = self.combiner.member_probabilities(original)
-        spread = self.combiner.spread(original)
-        predictions = [
-            decide(
-                self.combiner,
-                float(probability[i]),
-                float(probability_copy[i]),
-                {name: _score(values[i]) for name, values in scores.items()},
-                float(spread[i]),
-            )
-            for i in range(count)
-        ]
-        return predictions, original
+        original, copy = score_with_reencode(self._members, images)
+        return verdicts(self.combiner, original, copy), original
 
     def explain(self, image: Image.Image, member: str = "resnet50") -> bytes:
         """Grad-CAM heatmap of one member over the image, as PNG bytes."""
         from ml.gradcam import gradcam_png
 
         return gradcam_png(self.member(member), image)
+
+
+def score_with_reencode(
+    members: Sequence[Member], images: Sequence[Image.Image]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each member's logits for the images as given and after a JPEG q85 re-encode."""
+    reencoded = [jpeg_roundtrip(image, REENCODE_QUALITY) for image in images]
+    original, copy = {}, {}
+    for member in members:
+        faces = member.find_faces(images)  # a re-encode moves no face: find them once
+        both = member.logits([*images, *reencoded], None if faces is None else faces + faces)
+        original[member.name], copy[member.name] = both[: len(images)], both[len(images) :]
+    return original, copy
+
+
+def verdicts(
+    combiner: Combiner, original: dict[str, np.ndarray], copy: dict[str, np.ndarray]
+) -> list[Prediction]:
+    """Predictions from member logits of the images as given and of their re-encoded copies."""
+    probability = combiner.probability(original)
+    probability_copy = combiner.probability(copy)
+    scores = combiner.member_probabilities(original)
+    spread = combiner.spread(original)
+    return [
+        decide(
+            combiner,
+            float(probability[i]),
+            float(probability_copy[i]),
+            {name: _score(values[i]) for name, values in scores.items()},
+            float(spread[i]),
+        )
+        for i in range(len(probability))
+    ]
 
 
 def decide(

@@ -65,7 +65,9 @@ def subset_metrics(
     return report
 
 
-def compare(directory: Path, name: str, subsets: Sequence[str], data_dir: Path | None) -> dict:
+def compare(
+    directory: Path, name: str, subsets: Sequence[str], data_dir: Path | None
+) -> dict[str, Any]:
     model, config = load_checkpoint(directory, name)
     _, val = training_and_validation(available_datasets(data_dir), data_dir)
     val = [s for s in val if s.subset in subsets]

@@ -36,6 +36,17 @@ class Recipe:
 
 
 ALL_SUBSETS = ("cifake", "faces_140k", "faces_swap", "wild")
+# CIFAKE's 32x32 JPEGs are already quality 75 (its quantisation tables): at that size JPEG q30
+# and strong blur erase most of what is left, and cost the small CNN two points of validation
+# accuracy (94.4% with WebAugment() after 8 epochs), so it trains on a milder mix.
+SMALL_IMAGE_AUGMENT = WebAugment(
+    p_resize=0.2,
+    resize_range=(0.5, 2.0),
+    p_blur=0.1,
+    blur_sigma=(0.1, 1.0),
+    p_jpeg=0.3,
+    jpeg_quality=(50, 100),
+)
 TRACE_REPEATS = {"cifake": 0.5, "faces_140k": 2.0, "faces_swap": 1.0, "wild": 2.0}
 
 RECIPES: dict[str, Recipe] = {
@@ -61,9 +72,10 @@ RECIPES: dict[str, Recipe] = {
         arch_kwargs={"widths": [32, 64, 128, 256], "dropout": 0.3},
         preprocessing=Preprocessing("resize", 32, min_side=32, max_side=64),
         subsets=("cifake",),
-        epochs=8,
+        epochs=14,
         lr=3e-3,
         batch_size=128,
+        augment=SMALL_IMAGE_AUGMENT,
     ),
     # Trace models: native pixels with the NPR residual, never resized for the model.
     "resnet50": Recipe(

@@ -10,6 +10,7 @@ epoch's checkpoint (safetensors + JSON config + model card) and history.json.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import random
@@ -105,8 +106,7 @@ def autocast(device: torch.device, enabled: bool) -> AbstractContextManager[Any]
 
 
 def image_size(sample: Sample) -> tuple[int, int]:
-    import io
-
+    """From the header only: no decoding."""
     with Image.open(io.BytesIO(sample.data)) as image:
         return image.size
 
