@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "training",
     "review",
     "extension_api",
+    "crawls",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,7 @@ CELERY_TASK_ROUTES = {
     "workers.maintenance_tasks.*": {"queue": "io"},
     "workers.notify_tasks.*": {"queue": "io"},
     "workers.train_tasks.*": {"queue": "train"},
+    "workers.crawl_tasks.*": {"queue": "crawl"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("VERITY_CELERY_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -241,6 +243,19 @@ VERITY_TRAINING_NOTIFY_WEBHOOKS = env_list("VERITY_TRAINING_NOTIFY_WEBHOOKS", []
 VERITY_RESCORE_PER_RUN = env_int("VERITY_RESCORE_PER_RUN", 200)
 # Page URLs (where an image was seen) are kept this many days, then erased; 0 keeps them.
 VERITY_PAGE_URL_RETENTION_DAYS = env_int("VERITY_PAGE_URL_RETENTION_DAYS", 90)
+# Site crawls: the crawler runs in a subprocess and submits to the check API at this URL.
+VERITY_CRAWL_API_URL = env_str("VERITY_CRAWL_API_URL", VERITY_PUBLIC_URL)
+VERITY_CRAWL_CONTACT_URL = env_str(
+    "VERITY_CRAWL_CONTACT_URL", "https://github.com/verity-project/verity"
+)
+VERITY_CRAWL_DIR = Path(env_str("VERITY_CRAWL_DIR", str(VAR_DIR / "crawls")))
+VERITY_CRAWL_MAX_PAGES = env_int("VERITY_CRAWL_MAX_PAGES", 20_000)
+VERITY_CRAWL_MAX_SECONDS = env_int("VERITY_CRAWL_MAX_SECONDS", 6 * 3600)
+VERITY_CRAWL_MIN_INTERVAL_MINUTES = env_int("VERITY_CRAWL_MIN_INTERVAL_MINUTES", 15)
+VERITY_CRAWL_SCORING_TIMEOUT_SECONDS = env_int("VERITY_CRAWL_SCORING_TIMEOUT_SECONDS", 3600)
+VERITY_CRAWL_CANCEL_GRACE_SECONDS = env_float("VERITY_CRAWL_CANCEL_GRACE_SECONDS", 30.0)
+VERITY_CRAWL_STALE_SECONDS = env_int("VERITY_CRAWL_STALE_SECONDS", 120)
+VERITY_CRAWL_START_TIMEOUT_SECONDS = env_int("VERITY_CRAWL_START_TIMEOUT_SECONDS", 6 * 3600)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {
