@@ -25,6 +25,7 @@ app.conf.include = [
     "workers.maintenance_tasks",
     "workers.notify_tasks",
     "workers.train_tasks",
+    "workers.crawl_tasks",
 ]
 
 
