@@ -168,6 +168,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"CrawlRunStatusEnum": "crawls.models.RunStatus"},
 }
 
 CORS_URLS_REGEX = r"^/api/v1/extension/.*$"
