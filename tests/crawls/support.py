@@ -1,5 +1,6 @@
-"""Helpers for the crawl tests: a small news site with real JPEGs, a webhook receiver that checks
-signatures, and a look into the broker's queues. Everything listens on 127.0.0.1."""
+"""Helpers for the crawl tests: a small news site with real JPEGs, an endless slow site, a webhook
+receiver that checks signatures, a look into the broker's queues (servers listen on 127.0.0.1
+only), and runs with the checks their crawler would have created."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import base64
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import redis
 from django.conf import settings
+from django.utils import timezone
 
+from apitokens.services import token_create
+from crawls.models import CrawlJob, CrawlRun, RunStatus
+from detections.models import Check, CheckItem, Verdict
 from notifications.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.support import StaticServer, photo_like_jpeg
 
@@ -132,3 +139,89 @@ def queued_tasks(queue: str) -> list[tuple[str, list[Any]]]:
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         tasks.append((message["headers"]["task"], args))
     return tasks
+
+
+class SlowSite:
+    """An endless chain of slow pages (each links to the next two), each with one image: a
+    crawl of it is still going when a test cancels it or its time runs out."""
+
+    def __init__(self, seconds_per_page: float = 0.3) -> None:
+        delay = seconds_per_page
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/robots.txt":
+                    self._send(b"User-agent: *\nAllow: /\n", "text/plain")
+                    return
+                time.sleep(delay)
+                number = int(self.path.strip("/") or 0)
+                html = (
+                    f'<html><body><img src="/img/{number}.jpg">'
+                    f'<a href="/{number + 1}">next</a> <a href="/{number + 2}">after</a>'
+                    "</body></html>"
+                )
+                self._send(html.encode(), HTML)
+
+            def _send(self, body: bytes, content_type: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    def start(self) -> SlowSite:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def scoring_run(job: CrawlJob, *, days_ago: int = 0) -> CrawlRun:
+    """A run whose crawl has ended: its checks are being judged."""
+    token, _ = token_create(name="crawl run", scopes=["submit"], kind="crawler")
+    run = CrawlRun.objects.create(
+        job=job,
+        trigger="manual",
+        status=RunStatus.SCORING,
+        token=token,
+        started_at=timezone.now(),
+        scoring_deadline=timezone.now() + timedelta(hours=1),
+        pages=2,
+    )
+    CrawlRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
+    run.refresh_from_db()
+    return run
+
+
+def seen(name: str, page: str, verdict: Verdict) -> dict[str, Any]:
+    """An item of a check: image `name` at its CDN URL, on `page`, answered with `verdict`."""
+    return {"url": f"https://cdn.example/{name}.jpg", "page": page, "verdict": verdict}
+
+
+def submitted(run: CrawlRun, *items: dict[str, Any]) -> Check:
+    """A check as the run's crawler creates it: its reference, its token, these items."""
+    check = Check.objects.create(
+        token=run.token, source="crawler", reference=run.reference, status="done"
+    )
+    for index, item in enumerate(items):
+        verdict: Verdict | None = item.get("verdict")
+        CheckItem.objects.create(
+            check_request=check,
+            index=index,
+            url=item["url"],
+            page_url=item.get("page", ""),
+            status=item.get("status", "done" if verdict else "failed"),
+            image=verdict.image if verdict else item.get("image"),
+            verdict=verdict,
+            error_code=item.get("error", ""),
+        )
+    return check

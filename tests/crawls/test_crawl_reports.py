@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apitokens.services import token_create
 from crawls.models import CrawlJob, CrawlRun, RunStatus
 from crawls.services.reports import crawl_run_settle
 from detections.models import Check, CheckItem, Image, Verdict
-from tests.crawls.support import broker, queued_tasks
+from tests.crawls.support import broker, queued_tasks, scoring_run, seen, submitted
 from tests.factories import ImageFactory, ModelVersionFactory, VerdictFactory
 from training.models import ModelVersion
 
@@ -27,48 +26,6 @@ pytestmark = pytest.mark.django_db
 
 PAGE_1 = "https://gazette.example/politics"
 PAGE_2 = "https://gazette.example/science"
-
-
-def scoring_run(job: CrawlJob, *, days_ago: int = 0) -> CrawlRun:
-    """A run whose crawl has ended: its checks are being judged."""
-    token, _ = token_create(name="crawl run", scopes=["submit"], kind="crawler")
-    run = CrawlRun.objects.create(
-        job=job,
-        trigger="manual",
-        status=RunStatus.SCORING,
-        token=token,
-        started_at=timezone.now(),
-        scoring_deadline=timezone.now() + timedelta(hours=1),
-        pages=2,
-    )
-    CrawlRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(days=days_ago))
-    run.refresh_from_db()
-    return run
-
-
-def seen(name: str, page: str, verdict: Verdict) -> dict[str, Any]:
-    """An item of a check: image `name` at its CDN URL, on `page`, answered with `verdict`."""
-    return {"url": f"https://cdn.example/{name}.jpg", "page": page, "verdict": verdict}
-
-
-def submitted(run: CrawlRun, *items: dict[str, Any]) -> Check:
-    """A check as the run's crawler creates it: its reference, its token, these items."""
-    check = Check.objects.create(
-        token=run.token, source="crawler", reference=run.reference, status="done"
-    )
-    for index, item in enumerate(items):
-        verdict: Verdict | None = item.get("verdict")
-        CheckItem.objects.create(
-            check_request=check,
-            index=index,
-            url=item["url"],
-            page_url=item.get("page", ""),
-            status=item.get("status", "done" if verdict else "failed"),
-            image=verdict.image if verdict else item.get("image"),
-            verdict=verdict,
-            error_code=item.get("error", ""),
-        )
-    return check
 
 
 def judged(image: Image, version: ModelVersion, band: str, probability: float) -> Verdict:
