@@ -1,8 +1,9 @@
 """From member logits to one calibrated probability and a band; everything fit on validation.
 
 - Per-member temperature: each member's own score, calibrated, for display and disagreement.
-- Stacker: logistic regression on (logit x in_scope, in_scope) per member, so a member that is
-  out of scope (the face member without a face) contributes nothing rather than a guess.
+- Stacker: logistic regression on (logit x in_scope, in_scope) per member and their products
+  with the other members' scope (see `stack_features`), so a member that is out of scope
+  (the face member without a face) contributes nothing rather than a guess.
 - Platt scaling of the stacker's logit, fit on out-of-fold stacker outputs (5 folds), so the
   calibration is not fit on the very predictions it corrects.
 - Bands: `likely_ai` from the lowest threshold at which the images at or above it are AI
@@ -57,12 +58,24 @@ def fit_platt(
 
 
 def stack_features(member_logits: MemberLogits, members: Sequence[str]) -> np.ndarray:
-    """Per member (logit x in_scope, in_scope): out-of-scope members add only their bias."""
-    columns = []
-    for name in members:
-        logits = np.asarray(member_logits[name], dtype=float)
-        in_scope = ~np.isnan(logits)
-        columns += [np.where(in_scope, logits, 0.0), in_scope.astype(float)]
+    """Per member m: (logit_m x in_scope_m, in_scope_m); per pair (m, k): in_scope_m x
+    in_scope_k, and logit_m x in_scope_m x in_scope_k.
+
+    Out-of-scope members add nothing but their bias. Which members are in scope says what kind
+    of image it is (a 32x32 thumbnail, a large photo, one with a face), and the pair terms let
+    a member's weight and the base rate depend on that: a trace model may be trusted on
+    thumbnails and less on large photos, and one linear model can say so.
+    """
+    logits = {m: np.asarray(member_logits[m], dtype=float) for m in members}
+    scope = {m: (~np.isnan(logits[m])).astype(float) for m in members}
+    score = {m: np.where(scope[m] > 0, logits[m], 0.0) for m in members}
+    columns = [column for m in members for column in (score[m], scope[m])]
+    for i, m in enumerate(members):
+        for k in members[i + 1 :]:
+            columns.append(scope[m] * scope[k])
+        for k in members:
+            if k != m:
+                columns.append(score[m] * scope[k])
     return np.stack(columns, axis=1)
 
 
@@ -97,7 +110,7 @@ def band_thresholds(
 class Combiner:
     members: list[str]
     temperatures: dict[str, float]
-    coefficients: list[float]  # stacker weights, two per member, in `members` order
+    coefficients: list[float]  # stacker weights, in `stack_features` order
     intercept: float
     platt: tuple[float, float]
     likely_real_to: float

@@ -89,3 +89,13 @@ def test_scope_follows_the_preprocessing():
     logits = cnn.logits([photo_like(32, 32), photo_like(500, 400), photo_like(20, 20)])
     assert not torch.isnan(torch.tensor(logits[0]))
     assert torch.isnan(torch.tensor(logits[1:])).all()
+
+
+def test_policy_comparison_covers_crops_and_downscale():
+    from ml.policies import variants
+
+    crops = variants(Preprocessing("native_crops", 64, num_crops=4))
+    assert [v.num_crops for v in crops.values()][:3] == [1, 4, 9]
+    assert crops["downscale to 64"].policy == "resize"
+    resized = variants(Preprocessing("resize", 224))
+    assert {v.policy for v in resized.values()} == {"resize", "native_crops"}
