@@ -167,3 +167,16 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
             assert plot.format == "PNG"
     table = "\n".join(accuracy_lines(report) + floor_lines(report, None))
     assert "| jpeg_q75 |" in table and "holdout ECE" in table
+
+
+def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, onnx_cache):
+    from ml.bench import throughput_lines, throughput_table
+
+    ensemble = Ensemble.load(artefact, runtime="onnx")
+    table = throughput_table(ensemble, count=4, seconds=0.05)
+    cifake = table["sets"]["cifake 32x32"]
+    assert cifake["members"]["cnn"]["gflop_per_image"] > 0.05  # ~0.1 GFLOP at 32x32
+    assert cifake["ensemble"]["gflop_per_image"] == 2 * cifake["members"]["cnn"]["gflop_per_image"]
+    assert table["sets"]["wild <=384"]["members"]["cnn"]["gflop_per_image"] == 0  # out of scope
+    assert table["peak_gflops_fp32"] > 1 and cifake["ensemble"]["batch_32"] > 0
+    assert "% of ceiling" in "\n".join(throughput_lines(table))
