@@ -20,9 +20,8 @@ from crawls.exports import csv_response, report_document
 from crawls.models import CrawlFinding, CrawlJob, CrawlRun, RunStatus, RunTrigger
 from crawls.selectors import report_findings, report_top_pages
 from crawls.serializers import ReportOutputSerializer
-from crawls.services.jobs import crawl_job_delete, job_problems
+from crawls.services.jobs import crawl_job_delete, crawl_job_save, job_problems
 from crawls.services.runs import crawl_run_cancel, crawl_run_start
-from crawls.services.schedules import job_schedule_sync
 from verity.errors import ApplicationError
 
 LIST_FIELDS = (
@@ -121,8 +120,7 @@ class CrawlJobAdmin(admin.ModelAdmin):
         return f"{run.status} ({run.created_at:%Y-%m-%d %H:%M})" if run else "-"
 
     def save_model(self, request: HttpRequest, obj: CrawlJob, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        job_schedule_sync(job=obj)
+        crawl_job_save(job=obj)  # the form checked it already; this also syncs the schedule
 
     def delete_model(self, request: HttpRequest, obj: CrawlJob) -> None:
         try:

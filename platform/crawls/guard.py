@@ -2,7 +2,8 @@
 
 A job names URLs that a newsroom typed: checked when the job is saved and again when a run
 starts (a name may resolve elsewhere by then), with the same address guard as image fetches.
-A host that does not resolve at all is let through: the crawl reports it as a DNS error.
+Each host is looked up once however many URLs name it. A host that does not resolve at all is
+let through: the crawl reports it as a DNS error.
 """
 
 from __future__ import annotations
@@ -26,27 +27,63 @@ from safefetch.urls import parse_ipv4_host
 RESOLVE_TIMEOUT_SECONDS = 3.0
 
 
+class _HostChecker:
+    """Checks hosts against the address guard, remembering each answer."""
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, int], str | None] = {}
+        self._exempt = frozenset(ip_network(n) for n in settings.VERITY_FETCH_ALLOW_NETWORKS)
+
+    def problem(self, host: str, port: int, address: IPAddress | None) -> str | None:
+        """Why the host is refused (a sentence), or None."""
+        key = (host, port)
+        if key not in self._answers:
+            self._answers[key] = self._check(host, port, address)
+        return self._answers[key]
+
+    def _check(self, host: str, port: int, address: IPAddress | None) -> str | None:
+        try:
+            if address is not None:
+                check_address(address, exempt_networks=self._exempt)
+            else:
+                resolve_checked(
+                    host,
+                    port,
+                    resolver=system_resolver,
+                    timeout=RESOLVE_TIMEOUT_SECONDS,
+                    exempt_networks=self._exempt,
+                )
+        except FetchError as error:
+            if error.code == FetchErrorCode.ADDRESS_BLOCKED:
+                return error.message
+        return None
+
+
 def blocked_urls(urls: Iterable[str]) -> list[str]:
     """A sentence for each URL that is malformed or leads inside the network."""
+    checker = _HostChecker()
     problems = []
     for url in urls:
         try:
             target = parse_target(url)
-            _check_host(target.host, target.port, target.address)
         except FetchError as error:
             problems.append(f"{url}: {error.message}")
+            continue
+        problem = checker.problem(target.host, target.port, target.address)
+        if problem is not None:
+            problems.append(f"{url}: {problem}")
     return problems
 
 
 def blocked_domains(domains: Iterable[str]) -> list[str]:
     """A sentence for each allowed domain that leads inside the network."""
+    checker = _HostChecker()
     problems = []
     for domain in domains:
-        try:
-            host = domain.strip().lower().rstrip(".")
-            _check_host(host, 80, _ip_literal(host))
-        except FetchError as error:
-            problems.append(f"allowed domain {domain}: {error.message}")
+        host = domain.strip().lower().rstrip(".")
+        problem = checker.problem(host, 80, _ip_literal(host))
+        if problem is not None:
+            problems.append(f"allowed domain {domain}: {problem}")
     return problems
 
 
@@ -55,21 +92,3 @@ def _ip_literal(host: str) -> IPAddress | None:
         return ip_address(host.strip("[]"))
     except ValueError:
         return parse_ipv4_host(host)  # also 2130706433, 0x7f.1 and other spellings
-
-
-def _check_host(host: str, port: int, address: IPAddress | None) -> None:
-    exempt = frozenset(ip_network(network) for network in settings.VERITY_FETCH_ALLOW_NETWORKS)
-    if address is not None:
-        check_address(address, exempt_networks=exempt)
-        return
-    try:
-        resolve_checked(
-            host,
-            port,
-            resolver=system_resolver,
-            timeout=RESOLVE_TIMEOUT_SECONDS,
-            exempt_networks=exempt,
-        )
-    except FetchError as error:
-        if error.code == FetchErrorCode.ADDRESS_BLOCKED:
-            raise

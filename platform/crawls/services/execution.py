@@ -73,9 +73,10 @@ def crawl_run_execute(
         )
         return _fresh(run)
     _end_crawl(run, outcome)
-    if settle_later and _fresh(run).status == RunStatus.SCORING:
-        schedule_settle(run)
-    return _fresh(run)
+    ended = _fresh(run)
+    if settle_later and ended.status == RunStatus.SCORING:
+        schedule_settle(ended)
+    return ended
 
 
 def run_workdir(run: CrawlRun) -> Path:
@@ -174,7 +175,7 @@ class LiveProgress:
 def _end_crawl(run: CrawlRun, outcome: CrawlOutcome) -> None:
     """Record how the crawl ended; what it submitted goes on to scoring unless it failed or a
     person cancelled it."""
-    status, error = _verdict_on(outcome)
+    status, error = _status_after(outcome)
     now = timezone.now()
     final = outcome.final_line or {}
     fields: dict[str, Any] = {
@@ -196,7 +197,7 @@ def _end_crawl(run: CrawlRun, outcome: CrawlOutcome) -> None:
         shutil.rmtree(run_workdir(run), ignore_errors=True)  # kept for inspection on failure
 
 
-def _verdict_on(outcome: CrawlOutcome) -> tuple[str, str]:
+def _status_after(outcome: CrawlOutcome) -> tuple[str, str]:
     """(status, error) for a crawl that ended this way."""
     stopped = outcome.stopped_because
     if stopped in {"cancelled", "interrupted"}:

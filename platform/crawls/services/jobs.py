@@ -81,6 +81,11 @@ def _apply_and_save(job: CrawlJob, fields: Mapping[str, Any]) -> CrawlJob:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     for name, value in fields.items():
         setattr(job, name, value)
+    return crawl_job_save(job=job)
+
+
+def crawl_job_save(*, job: CrawlJob) -> CrawlJob:
+    """Validate and save the job as it stands, and bring its beat schedule in step."""
     crawl_job_validate(job)
     with transaction.atomic():
         job.save()
@@ -109,14 +114,15 @@ def job_problems(job: CrawlJob) -> list[str]:
         problems.append(f"max_pages must be at most {settings.VERITY_CRAWL_MAX_PAGES}")
     problems += schedule_problems(job)
     problems += target_problems(job)
+    problems += _webhook_problems(job)
     return problems
 
 
 def target_problems(job: CrawlJob) -> list[str]:
-    """Seed URLs, allowed domains and webhooks that lead inside the network (checked at every
-    save and again at every launch, since a host name may resolve elsewhere by then)."""
+    """Seed URLs and allowed domains that lead inside the network (checked at every save and
+    again at every launch, since a host name may resolve elsewhere by then)."""
     seeds = [*job.start_urls, *job.sitemap_urls, *job.page_urls]
-    return blocked_urls(seeds) + blocked_domains(job.allowed_domains) + _webhook_problems(job)
+    return blocked_urls(seeds) + blocked_domains(job.allowed_domains)
 
 
 def _webhook_problems(job: CrawlJob) -> list[str]:

@@ -73,7 +73,7 @@ class _Sighted:
 def _write_report(run: CrawlRun) -> dict[str, object]:
     images, errors, imageless_pending = _read_items(run)
     verdicts = _newest_verdicts(images)
-    previous = _previous_verdicts(run, list(images))
+    previous = _previous_findings(run, list(images))
     findings = [
         _finding(run, image_id, sighted, verdicts.get(image_id), previous.get(image_id))
         for image_id, sighted in images.items()
@@ -123,7 +123,7 @@ def _newest_verdicts(images: dict[str, _Sighted]) -> dict[str, Verdict]:
     return newest
 
 
-def _previous_verdicts(run: CrawlRun, image_ids: list[str]) -> dict[str, CrawlFinding]:
+def _previous_findings(run: CrawlRun, image_ids: list[str]) -> dict[str, CrawlFinding]:
     """Per image, the finding of the job's latest earlier report that had it."""
     earlier = (
         CrawlFinding.objects.filter(
