@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 
 from crawls.exports import csv_response, report_document
 from crawls.models import CrawlFinding, CrawlJob, CrawlRun, RunStatus, RunTrigger
-from crawls.selectors import report_findings, report_top_pages
+from crawls.selectors import report_findings, report_top_pages, run_checks
 from crawls.serializers import ReportOutputSerializer
 from crawls.services.jobs import crawl_job_delete, crawl_job_save, job_problems
 from crawls.services.runs import crawl_run_cancel, crawl_run_start
@@ -225,6 +225,7 @@ class CrawlRunAdmin(admin.ModelAdmin):
         "report_pending",
         "item_errors",
         "alerted_at",
+        "checks",
         "top_pages",
         "flagged_images",
         "changed_images",
@@ -249,6 +250,15 @@ class CrawlRunAdmin(admin.ModelAdmin):
         csv_url = reverse("admin:crawls_crawlrun_report_csv", args=[run.pk])
         json_url = reverse("admin:crawls_crawlrun_report_json", args=[run.pk])
         return format_html('<a href="{}">CSV</a> · <a href="{}">JSON</a>', csv_url, json_url)
+
+    @admin.display(description="Checks the crawler created")
+    def checks(self, run: CrawlRun) -> str:
+        ids = run_checks(run=run).order_by("created_at").values_list("id", flat=True)
+        links = (
+            (reverse("admin:detections_check_change", args=[check_id]), str(check_id)[:8])
+            for check_id in ids
+        )
+        return format_html_join(" ", '<a href="{}">{}</a>', links) or "-"
 
     @admin.display(description="Pages with the most flagged images")
     def top_pages(self, run: CrawlRun) -> str:

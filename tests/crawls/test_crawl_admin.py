@@ -16,6 +16,7 @@ from django_celery_beat.models import PeriodicTask
 
 from crawls.models import CrawlJob, CrawlRun, RunStatus
 from crawls.services.reports import crawl_run_settle
+from detections.models import Check
 from tests.crawls.support import scoring_run, seen, submitted
 from tests.factories import ImageFactory, ModelVersionFactory, VerdictFactory
 
@@ -107,6 +108,8 @@ def test_a_run_page_shows_its_report_and_exports_it(staff: Client, done_run: Cra
 
     image = done_run.findings.get().image_id
     assert image[:12] in page and "https://cdn.example/flagged.jpg" in page
+    check = Check.objects.get(reference=done_run.reference)
+    assert reverse("admin:detections_check_change", args=[check.pk]) in page
     assert "1 · https://gazette.example/story" in page  # the page with the most flagged images
     rows = list(csv.DictReader(io.StringIO(b"".join(csv_export.streaming_content).decode())))
     assert [row["image_sha256"] for row in rows] == [image]
