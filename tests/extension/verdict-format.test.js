@@ -66,6 +66,7 @@ describe("how a verdict reads", () => {
   it("explains known abstain reasons and passes unknown ones through", () => {
     assert.equal(abstainReasonText(null), null);
     assert.match(abstainReasonText("models_disagree"), /disagree/);
+    assert.match(abstainReasonText("no_model_in_scope"), /No detector covers/);
     assert.equal(abstainReasonText("new_reason"), "new_reason");
   });
 

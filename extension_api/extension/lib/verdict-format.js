@@ -13,6 +13,7 @@ const BAND_TITLES = Object.freeze({
 
 /** Known reasons for abstaining, in words; unknown codes are shown as they come. */
 const ABSTAIN_REASONS = Object.freeze({
+  no_model_in_scope: "No detector covers an image of this size or kind.",
   models_disagree: "The detectors disagree about this image.",
   unstable_under_jpeg: "The score changes too much when the image is re-compressed.",
   too_small: "The image is too small to judge reliably.",
