@@ -190,6 +190,21 @@ def test_the_sweep_fails_crawls_whose_worker_died_and_revokes_their_token(
     assert CrawlRun.objects.get(pk=alive.pk).status == RunStatus.CRAWLING
 
 
+def test_a_crawl_cancelled_while_its_worker_died_ends_cancelled(
+    make_job: Callable[..., CrawlJob], settings: Any
+) -> None:
+    settings.VERITY_CRAWL_STALE_SECONDS = 60
+    long_ago = timezone.now() - timedelta(minutes=5)
+    run = run_of(
+        make_job(), RunStatus.CRAWLING, heartbeat_at=long_ago, cancel_requested_at=long_ago
+    )
+
+    assert crawl_runs_sweep().abandoned == 1
+
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.CANCELLED, "")
+
+
 def test_the_sweep_fails_runs_no_worker_started_and_settles_overdue_ones(
     make_job: Callable[..., CrawlJob], settings: Any
 ) -> None:

@@ -29,7 +29,7 @@ from crawls.process import CrawlOutcome, CrawlProcess
 from crawls.progress import run_fields
 from crawls.services.jobs import crawler_job_spec, target_problems
 from crawls.services.reports import schedule_settle
-from crawls.services.runs import crawl_run_fail
+from crawls.services.runs import crawl_run_end
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +60,13 @@ def crawl_run_execute(
         return None
     problems = target_problems(run.job)
     if problems:
-        crawl_run_fail(run=run, expected_status=RunStatus.CRAWLING, error="; ".join(problems))
+        crawl_run_end(run=run, expected_status=RunStatus.CRAWLING, error="; ".join(problems))
         return _fresh(run)
     try:
         outcome = _crawl(run, on_line)
     except Exception as error:  # the run must end whatever went wrong, with the reason kept
         logger.exception("crawl run %s could not run", run.pk)
-        crawl_run_fail(
+        crawl_run_end(
             run=run,
             expected_status=RunStatus.CRAWLING,
             error=f"The crawl could not run: {type(error).__name__}: {error}",
@@ -175,7 +175,8 @@ class LiveProgress:
 def _end_crawl(run: CrawlRun, outcome: CrawlOutcome) -> None:
     """Record how the crawl ended; what it submitted goes on to scoring unless it failed or a
     person cancelled it."""
-    status, error = _status_after(outcome)
+    cancel_asked = CrawlRun.objects.filter(pk=run.pk, cancel_requested_at__isnull=False).exists()
+    status, error = _status_after(outcome, cancel_asked)
     now = timezone.now()
     final = outcome.final_line or {}
     fields: dict[str, Any] = {
@@ -197,10 +198,10 @@ def _end_crawl(run: CrawlRun, outcome: CrawlOutcome) -> None:
         shutil.rmtree(run_workdir(run), ignore_errors=True)  # kept for inspection on failure
 
 
-def _status_after(outcome: CrawlOutcome) -> tuple[str, str]:
+def _status_after(outcome: CrawlOutcome, cancel_asked: bool) -> tuple[str, str]:
     """(status, error) for a crawl that ended this way."""
     stopped = outcome.stopped_because
-    if stopped in {"cancelled", "interrupted"}:
+    if stopped in {"cancelled", "interrupted"} or cancel_asked:
         return RunStatus.CANCELLED, ""
     if stopped == "time_limit":
         return RunStatus.SCORING, ""  # what it found until then is worth a report

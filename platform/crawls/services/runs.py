@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from apitokens.models import ApiToken
@@ -99,34 +98,45 @@ def crawl_runs_sweep() -> SweepResult:
     """End what a dead worker or a lost message left behind: no run stays active for ever."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.VERITY_CRAWL_STALE_SECONDS)
-    abandoned = _fail_each(
-        CrawlRun.objects.filter(status=RunStatus.CRAWLING, heartbeat_at__lt=stale),
-        RunStatus.CRAWLING,
-        "The worker running this crawl stopped reporting progress; the crawl was abandoned.",
+    abandoned = sum(
+        _end_abandoned(run)
+        for run in CrawlRun.objects.filter(status=RunStatus.CRAWLING, heartbeat_at__lt=stale)
     )
     too_old = now - timedelta(seconds=settings.VERITY_CRAWL_START_TIMEOUT_SECONDS)
-    never_started = _fail_each(
-        CrawlRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=too_old),
-        RunStatus.QUEUED,
-        "No crawl worker started this run in time: is one consuming the crawl queue?",
+    never_started = sum(
+        crawl_run_end(
+            run=run,
+            expected_status=RunStatus.QUEUED,
+            error="No crawl worker started this run in time: is one consuming the crawl queue?",
+        )
+        for run in CrawlRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=too_old)
     )
     scoring = CrawlRun.objects.filter(status=RunStatus.SCORING).values_list("pk", flat=True)
     settled = sum(crawl_run_settle(run_id=run_id) for run_id in list(scoring))
     return SweepResult(abandoned=abandoned, never_started=never_started, settled=settled)
 
 
-def _fail_each(runs: QuerySet[CrawlRun], status: str, error: str) -> int:
-    return sum(crawl_run_fail(run=run, expected_status=status, error=error) for run in list(runs))
+def _end_abandoned(run: CrawlRun) -> bool:
+    if run.cancel_requested_at is not None:  # what the person asked for, if late
+        return crawl_run_end(run=run, expected_status=RunStatus.CRAWLING, cancelled=True)
+    return crawl_run_end(
+        run=run,
+        expected_status=RunStatus.CRAWLING,
+        error="The worker running this crawl stopped reporting progress; it was abandoned.",
+    )
 
 
-def crawl_run_fail(*, run: CrawlRun, expected_status: str, error: str) -> bool:
-    """Fail the run if it is still in `expected_status`; its crawler token stops working."""
+def crawl_run_end(
+    *, run: CrawlRun, expected_status: str, error: str = "", cancelled: bool = False
+) -> bool:
+    """Fail (or cancel) the run if it is still in `expected_status`; its crawler token stops
+    working, so an orphaned crawler (its worker was killed) is refused from now on and stops."""
+    status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
     ended = CrawlRun.objects.filter(pk=run.pk, status=expected_status).update(
-        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+        status=status, error=error, finished_at=timezone.now()
     )
     if ended and run.token_id is not None:
-        # An orphaned crawler (its worker was killed) is refused from now on and stops.
         token_revoke(token=ApiToken.objects.get(pk=run.token_id))
     if ended:
-        logger.warning("crawl run %s failed: %s", run.pk, error)
+        logger.warning("crawl run %s ended %s: %s", run.pk, status, error or "as asked")
     return bool(ended)
