@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from detections.models import CheckItem, ItemStatus, Verdict
-from tests.extension.browser_harness import PUBLIC_TEST_HOST, Badge
+from tests.extension.browser_harness import PUBLIC_TEST_HOST, Badge, ExtensionBrowser
 from tests.extension_e2e.dataset_gallery import (
     LOADED_LATER,
     ON_THE_PAGE,
@@ -60,9 +60,11 @@ def badges_by_picture(badges: list[Badge]) -> dict[str | None, Badge]:
     return by_picture
 
 
-def details_cards(page: Page, judgement: ModelJudgement) -> dict[str, str]:
+def details_cards(
+    browser: ExtensionBrowser, page: Page, judgement: ModelJudgement
+) -> dict[str, str]:
     """Picture id -> the text of the details card its badge opens when hovered (each card must
-    name the band the model gave that picture)."""
+    name the band the model gave that picture); a screenshot of each."""
     layer = page.locator("verity-overlay")
     card = layer.locator(".card")
     texts = {}
@@ -74,6 +76,7 @@ def details_cards(page: Page, judgement: ModelJudgement) -> dict[str, str]:
         picture_id = page.evaluate(PICTURE_AT_JS, centre)
         expect(card).to_contain_text(BAND_TITLES[judgement.pictures[picture_id].band])
         texts[picture_id] = card.inner_text()
+        browser.screenshot(page, f"card-{picture_id}")
         page.mouse.move(0, 0)  # away: the card closes, uncovering the badges beneath it
         expect(card).to_be_hidden()
     return texts
@@ -129,7 +132,7 @@ def test_badges_appear_on_exactly_the_pictures_the_platform_judges(
     for picture_id in model_judgement.ids_in("likely_ai") & badges.keys():
         probability = model_judgement.pictures[picture_id].probability_ai
         assert badges[picture_id].text == f"AI {percent_shown(probability)}"
-    for picture_id, text in details_cards(page, model_judgement).items():
+    for picture_id, text in details_cards(browser, page, model_judgement).items():
         expected = model_judgement.pictures[picture_id]
         assert model_judgement.model_version in text
         if expected.abstain_reason:
