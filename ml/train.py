@@ -222,6 +222,80 @@ def _emit(progress: Progress | None, event: dict[str, Any]) -> None:
         progress(event)
 
 
+def split_for(config: TrainConfig, recipe: Recipe) -> tuple[list[Sample], list[Sample]]:
+    """The recipe's subsets (plus extra samples) of the guarded train/validation split."""
+    datasets = sorted({DATASET_OF_SUBSET.get(subset, subset) for subset in recipe.subsets})
+    extra = [labelled_sample(image, label) for image, label in config.extra_samples]
+    train_samples, val_samples = training_and_validation(
+        datasets, config.data_dir, extra, config.val_fraction, config.seed
+    )
+    wanted = {*recipe.subsets, "extra"}
+    return (
+        limit_per_class([s for s in train_samples if s.subset in wanted], config.limit_per_class),
+        limit_per_class([s for s in val_samples if s.subset in wanted], config.limit_per_class),
+    )
+
+
+@dataclass
+class Loop:
+    """What every optimisation step needs, so that `train` reads as the outline it is."""
+
+    recipe: Recipe
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    device: torch.device
+    amp: bool
+    rng: random.Random
+    progress: Progress | None
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.recipe.channels_last else torch.contiguous_format
+
+    def step(self, batch: Sequence[Item]) -> float:
+        pre = self.recipe.preprocessing
+        views = [
+            load_view(item, pre, self.recipe.augment, self.recipe.face_finder, self.rng)
+            for item in batch
+        ]
+        inputs = to_tensor(views, pre).to(self.device, memory_format=self.memory_format)
+        targets = torch.tensor([float(item.sample.label) for item in batch], device=self.device)
+        with autocast(self.device, self.amp):
+            logits = self.model(inputs)
+        loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.item())
+
+    def epoch(self, batches: Sequence[Sequence[Item]], label: str, epoch: int) -> float:
+        """One pass over `batches`; returns the mean training loss."""
+        self.model.train()
+        self.model.to(memory_format=self.memory_format)
+        interval = 1 if sys.stderr.isatty() else 30
+        bar = tqdm(batches, desc=label, file=sys.stderr, mininterval=interval)
+        running = 0.0
+        for step, batch in enumerate(bar, start=1):
+            running += (self.step(batch) - running) / step
+            rate = self.scheduler.get_last_lr()[0]
+            bar.set_postfix(loss=f"{running:.4f}", lr=f"{rate:.2e}", refresh=False)
+            if step % 50 == 0:
+                _emit(
+                    self.progress,
+                    {
+                        "event": "step",
+                        "epoch": epoch,
+                        "step": step,
+                        "steps": len(batches),
+                        "loss": running,
+                    },
+                )
+        self.model.to(memory_format=torch.contiguous_format)
+        return running
+
+
 def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Train (or fine-tune from `config.parent`) one member; returns where the best epoch went."""
     started = time.monotonic()
@@ -232,23 +306,12 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     device = pick_device(config.device)
     epochs = config.epochs or recipe.epochs
     batch_size = config.batch_size or recipe.batch_size
-    lr = config.lr or recipe.lr
+    # fine-tuning starts from trained weights: a tenth of the from-scratch learning rate
+    lr = config.lr or (recipe.lr / 10 if config.parent else recipe.lr)
     patience = config.patience if config.patience is not None else recipe.patience
 
-    datasets = sorted({DATASET_OF_SUBSET.get(subset, subset) for subset in recipe.subsets})
-    extra = [labelled_sample(image, label) for image, label in config.extra_samples]
-    train_samples, val_samples = training_and_validation(
-        datasets, config.data_dir, extra, config.val_fraction, config.seed
-    )
-    wanted = {*recipe.subsets, "extra"}
-    train_samples = limit_per_class(
-        [s for s in train_samples if s.subset in wanted], config.limit_per_class
-    )
-    val_samples = limit_per_class(
-        [s for s in val_samples if s.subset in wanted], config.limit_per_class
-    )
+    train_samples, val_samples = split_for(config, recipe)
     items = make_items(train_samples, recipe.preprocessing, recipe.face_finder)
-
     detector_config = DetectorConfig(
         member=config.member,
         architecture=recipe.architecture,
@@ -257,66 +320,22 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         face_finder=recipe.face_finder.to_dict() if recipe.face_finder else None,
     )
     model = _initial_model(config, recipe).to(device)
-    memory_format = torch.channels_last if recipe.channels_last else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
     optimizer = _optimizer(model, recipe, lr)
-    rng = random.Random(config.seed)
     steps_per_epoch = len(epoch_batches(items, recipe, batch_size, random.Random(0)))
     if config.max_steps:
         steps_per_epoch = min(steps_per_epoch, config.max_steps)
     scheduler = _scheduler(optimizer, recipe, lr, epochs * steps_per_epoch)
-    loss_fn = nn.BCEWithLogitsLoss()
+    rng = random.Random(config.seed)
+    loop = Loop(recipe, model, optimizer, scheduler, device, config.amp, rng, progress)
 
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "state": None, "val": {}}
     for epoch in range(1, epochs + 1):
-        model.train()
         batches = epoch_batches(items, recipe, batch_size, rng)[:steps_per_epoch]
-        bar = tqdm(
-            batches,
-            desc=f"{config.member} epoch {epoch}/{epochs}",
-            file=sys.stderr,
-            mininterval=1 if sys.stderr.isatty() else 30,
-        )
-        running = 0.0
-        for step, batch in enumerate(bar, start=1):
-            views = [
-                load_view(item, recipe.preprocessing, recipe.augment, recipe.face_finder, rng)
-                for item in batch
-            ]
-            inputs = to_tensor(views, recipe.preprocessing).to(device, memory_format=memory_format)
-            targets = torch.tensor([float(item.sample.label) for item in batch], device=device)
-            with autocast(device, config.amp):
-                logits = model(inputs)
-            loss = loss_fn(logits.float(), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            running += (loss.item() - running) / step
-            bar.set_postfix(
-                loss=f"{running:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}", refresh=False
-            )
-            if step % 50 == 0:
-                _emit(
-                    progress,
-                    {
-                        "event": "step",
-                        "epoch": epoch,
-                        "step": step,
-                        "steps": len(batches),
-                        "loss": running,
-                    },
-                )
-        model = model.to(memory_format=torch.contiguous_format)
+        train_loss = loop.epoch(batches, f"{config.member} epoch {epoch}/{epochs}", epoch)
         val = validate(model, detector_config, val_samples)
-        model = model.to(memory_format=memory_format)
-        record = {
-            "epoch": epoch,
-            "train_loss": running,
-            "val": val,
-            "elapsed_s": round(time.monotonic() - started, 1),
-        }
+        elapsed = round(time.monotonic() - started, 1)
+        record = {"epoch": epoch, "train_loss": train_loss, "val": val, "elapsed_s": elapsed}
         history.append(record)
         print(_epoch_line(record), file=sys.stderr, flush=True)
         _emit(progress, {"event": "epoch", **record})
@@ -328,7 +347,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
             break
 
     model.load_state_dict(best["state"])
-    model = model.to("cpu").to(memory_format=torch.contiguous_format).eval()
+    model = model.to("cpu").eval()
     detector_config.training = {
         "recipe": _recipe_summary(recipe, epochs, batch_size, lr, patience),
         "data_dir": str(config.data_dir or "VERITY_DATA_DIR"),
