@@ -30,6 +30,7 @@ from tests.extension_e2e.dataset_gallery import (
     read_pictures,
     running_gallery,
 )
+from tests.extension_e2e.server_process import WebServerProcess
 from tests.integration import conftest as integration_fixtures
 from tests.support import WorkerProcess
 from training.artefacts import default_artefact_path
@@ -121,16 +122,40 @@ def workers(start_worker: Callable[..., WorkerProcess]) -> None:
 
 
 @pytest.fixture
-def verity_server(
-    live_server: LiveServer,
-    settings: Any,
+def platform_behind(
+    settings: Any, shared_media: None, empty_queues: None, workers: None
+) -> Callable[[str], str]:
+    """serve(url) -> url: the platform as the extension sees it at url, with real workers behind
+    it; the dev extension's origin is allowed by CORS and history links point at url."""
+
+    def serve(url: str) -> str:
+        settings.CORS_ALLOWED_ORIGINS = [f"chrome-extension://{DEV_EXTENSION_ID}"]
+        settings.VERITY_PUBLIC_URL = url
+        return url
+
+    return serve
+
+
+@pytest.fixture
+def verity_server(live_server: LiveServer, platform_behind: Callable[[str], str]) -> str:
+    """The live Verity server (pytest-django's, shared by the session), by its 127.0.0.1 URL."""
+    return platform_behind(f"http://127.0.0.1:{live_server.thread.port}")
+
+
+@pytest.fixture
+def verity_server_process(
+    transactional_db: None,
+    worker_env: dict[str, str],
+    integration_dir: Path,
     shared_media: None,
     empty_queues: None,
     workers: None,
-) -> str:
-    """The live Verity server as the extension addresses it, with real workers behind it; the
-    dev extension's origin is allowed by CORS and history links point at this server."""
-    url = f"http://127.0.0.1:{live_server.thread.port}"
-    settings.CORS_ALLOWED_ORIGINS = [f"chrome-extension://{DEV_EXTENSION_ID}"]
-    settings.VERITY_PUBLIC_URL = url
-    return url
+) -> Iterator[WebServerProcess]:
+    """The platform's web server in a gunicorn process of its own (on the test database, with
+    the workers behind it), which the test may kill."""
+    server = WebServerProcess(
+        env={**worker_env, "VERITY_EXTENSION_ORIGINS": f"chrome-extension://{DEV_EXTENSION_ID}"},
+        log_path=integration_dir / "gunicorn.log",
+    )
+    yield server.start()
+    server.kill()

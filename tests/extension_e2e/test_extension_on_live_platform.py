@@ -260,3 +260,24 @@ def test_with_the_server_down_the_page_shows_nothing_and_stays_usable(
     assert page.inner_text("#counter") == "Clicked 1 times"
     browser.screenshot(page, "server-down-after-two-clicks")
     assert browser.page_errors == []
+
+
+def test_when_the_server_dies_mid_visit_new_pictures_fail_quietly(
+    extension_browser, verity_server_process, gallery, model_judgement
+):
+    browser = extension_browser(serverUrl=verity_server_process.url)
+    page = browser.open(gallery.page_url(host=PUBLIC_TEST_HOST))
+    browser.wait_for_states(
+        page, expected_states(model_judgement, ON_THE_PAGE), timeout=VERDICT_TIMEOUT_S
+    )
+    badges_before = browser.badges(page)
+
+    verity_server_process.kill()
+    page.click("#load-more")
+    browser.wait_for_states(page, {LOADED_LATER.id: "unavailable"})
+    browser.screenshot(page, "server-stopped-then-load-more")
+
+    assert browser.badges(page) == badges_before, "verdicts already shown stay; no new badge"
+    page.click(f"#{LOADED_LATER.id}")
+    assert page.evaluate("location.hash") == f"#clicked-{LOADED_LATER.id}"
+    assert browser.page_errors == []
