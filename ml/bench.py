@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 
+from ml.cards import ensemble_card
 from ml.data import decode_rgb, load_split
 from ml.ensemble import Ensemble, default_ensemble_path
 from ml.evaluate import DEGRADATIONS, EvaluateConfig, evaluate, json_ready
@@ -251,6 +252,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--limit-per-class", type=int, help="quick run: test images per class")
     parser.add_argument("--images", type=int, default=64, help="images per throughput set")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument(
+        "--update-card",
+        action="store_true",
+        help="write the test metrics into the artefact's MODEL_CARD.md",
+    )
     args = parser.parse_args(argv)
     if args.report:
         report = json.loads(args.report.read_text(encoding="utf-8"))
@@ -276,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         encoding="utf-8",
     )
     print(text)
+    if args.update_card:
+        card = ensemble_card(args.artefact, report, table)
+        (args.artefact / "MODEL_CARD.md").write_text(card, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,36 @@ def _file_size(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.1f} MB" if path.is_file() else "missing"
 
 
-def ensemble_card(directory: Path, test_report: dict[str, Any] | None = None) -> str:
+TEST_COLUMNS = (
+    "count",
+    "accuracy",
+    "roc_auc",
+    "ece",
+    "accuracy_jpeg_q75",
+    "decisive",
+    "likely_ai_precision",
+)
+
+
+def _test_rows(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for subset, entry in report["subsets"].items():
+        original = entry["degradations"]["original"]
+        q75 = entry["degradations"].get("jpeg_q75", {}).get("ensemble", {})
+        rows[subset] = {
+            "count": entry["count"],
+            **original["ensemble"],
+            **original["bands"],
+            "accuracy_jpeg_q75": q75.get("accuracy"),
+        }
+    return rows
+
+
+def ensemble_card(
+    directory: Path,
+    test_report: dict[str, Any] | None = None,
+    throughput: dict[str, Any] | None = None,
+) -> str:
     """The shipped ensemble's card, from ensemble.json and the members' configs."""
     manifest = json.loads((directory / "ensemble.json").read_text(encoding="utf-8"))
     combiner = manifest["combiner"]
@@ -143,8 +172,20 @@ def ensemble_card(directory: Path, test_report: dict[str, Any] | None = None) ->
         ),
     ]
     if test_report:
-        lines += ["", "## Test splits (never used for training or fitting)", ""]
-        lines += metrics_table(test_report, ("count", "accuracy", "roc_auc", "ece"))
+        lines += [
+            "",
+            "## Test splits (never used for training or fitting; `python -m ml.bench`)",
+            "",
+        ]
+        lines += metrics_table(_test_rows(test_report), TEST_COLUMNS)
+    if throughput:
+        lines += ["", f"## Speed ({throughput['machine']})", ""]
+        for label, row in throughput["sets"].items():
+            e = row["ensemble"]
+            lines.append(
+                f"- {label}: {e['batch_1']:.1f} images/s at batch 1, {e['batch_32']:.1f} "
+                f"at batch 32; {e['gflop_per_image']:.1f} GFLOP per image (both copies)"
+            )
     lines += [
         "",
         "## Data",
