@@ -92,6 +92,13 @@ def member_card(config: DetectorConfig) -> str:
     return "\n".join(lines)
 
 
+def _band_text(combiner: dict[str, Any]) -> str:
+    ai_from, real_to = combiner["likely_ai_from"], combiner["likely_real_to"]
+    ai = f"`likely_ai` from P(AI) >= {ai_from:.3f}" if ai_from <= 1 else "no `likely_ai` band"
+    real = f"`likely_real` up to {real_to:.3f}" if real_to >= 0 else "no `likely_real` band"
+    return f"{ai}, {real}"
+
+
 def _file_size(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.1f} MB" if path.is_file() else "missing"
 
@@ -153,10 +160,10 @@ def ensemble_card(
     lines += [
         "",
         "## Verdict",
-        "- Stacker: logistic regression on (logit x in_scope, in_scope) per member, then Platt "
-        "scaling fit on out-of-fold stacker outputs; all fit on the validation split.",
-        f"- Bands: `likely_ai` from P(AI) >= {combiner['likely_ai_from']:.3f}, `likely_real` up "
-        f"to {combiner['likely_real_to']:.3f} (each band >= 95% precise on validation).",
+        "- Stacker: logistic regression on each member's logit and scope, and their products with "
+        "the other members' scope (`ml.calibration.stack_features`), then Platt scaling fit on "
+        "out-of-fold stacker outputs; all fit on the validation split (subsets weighted equally).",
+        f"- Bands: {_band_text(combiner)} (each band >= 95% precise on validation).",
         f"- Abstains (`inconclusive` + reason) when no member is in scope, when in-scope members'"
         f" probabilities span >= {combiner['disagreement']:.2f}, or when a JPEG q85 re-encode "
         "changes the band.",
