@@ -47,7 +47,7 @@ SMALL_IMAGE_AUGMENT = WebAugment(
     p_jpeg=0.3,
     jpeg_quality=(50, 100),
 )
-TRACE_REPEATS = {"cifake": 0.5, "faces_140k": 2.0, "faces_swap": 1.0, "wild": 2.0}
+TRACE_REPEATS = {"cifake": 0.75, "faces_140k": 2.0, "faces_swap": 1.0, "wild": 2.0}
 
 RECIPES: dict[str, Recipe] = {
     # The paper's CNN #3 as published: pixels / 255, Adam 1e-3, no augmentation, early stopping
@@ -83,7 +83,7 @@ RECIPES: dict[str, Recipe] = {
         arch_kwargs={"input_mode": "rgb_npr", "stem_maxpool": False},
         preprocessing=Preprocessing("native_crops", 64, num_crops=4, min_side=16),
         subsets=ALL_SUBSETS,
-        epochs=6,
+        epochs=8,
         lr=1.5e-3,
         subset_repeats=TRACE_REPEATS,
         channels_last=True,
@@ -93,9 +93,9 @@ RECIPES: dict[str, Recipe] = {
         arch_kwargs={"input_mode": "rgb_npr"},
         preprocessing=Preprocessing("native_crops", 32, num_crops=8, min_side=16),
         subsets=ALL_SUBSETS,
-        epochs=6,
+        epochs=8,
         lr=1.5e-3,
-        subset_repeats={**TRACE_REPEATS, "cifake": 0.7},
+        subset_repeats=TRACE_REPEATS,
         channels_last=True,
     ),
     # A pretrained generalist: ImageNet features fine-tuned on web-sized images (not CIFAKE).
