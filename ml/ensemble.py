@@ -83,7 +83,14 @@ class Ensemble:
         combiner = Combiner.from_dict(raw["combiner"])
         chosen = runtime or default_runtime()
         members = [Member.load(directory, name, chosen) for name in combiner.members]
-        return cls(raw["version"], members, combiner)
+        ensemble = cls(raw["version"], members, combiner)
+        ensemble.warm_up()
+        return ensemble
+
+    def warm_up(self) -> None:
+        """One small and one web-sized image through every member, so that the first real
+        request does not pay for lazy initialisation."""
+        self.predict([Image.new("RGB", (32, 32), "gray"), Image.new("RGB", (256, 256), "gray")])
 
     def member_logits(self, images: Sequence[Image.Image]) -> dict[str, np.ndarray]:
         return member_logits(self._members, images)
