@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ml.cards import ensemble_card
 from ml.data import decode_rgb, load_split
 from ml.ensemble import Ensemble, default_ensemble_path
-from ml.evaluate import DEGRADATIONS, EvaluateConfig, evaluate, json_ready
+from ml.evaluate import DEGRADATIONS, SUBSETS, EvaluateConfig, evaluate, json_ready
 from ml.member import Member
 
 PAPERS = {  # best CIFAKE / faces accuracy each seed paper reports (shared/research/SEEDS.md)
@@ -244,6 +244,30 @@ def floor_lines(report: dict[str, Any], table: dict[str, Any] | None) -> list[st
     return lines
 
 
+def test_report(artefact: Path, out: Path, limit_per_class: int | None) -> dict[str, Any]:
+    """ml.evaluate on every test split; CIFAKE without the 2x upscale (which checks that
+    upsampled real photos are not flagged, and would quadruple CIFAKE's cost)."""
+    web_subsets = [subset for subset in SUBSETS if subset != "cifake"]
+    web = evaluate(
+        EvaluateConfig(
+            artefact=artefact,
+            out_dir=out / "eval_web",
+            subsets=web_subsets,
+            limit_per_class=limit_per_class,
+        )
+    )
+    cifake = evaluate(
+        EvaluateConfig(
+            artefact=artefact,
+            out_dir=out / "eval_cifake",
+            subsets=("cifake",),
+            degradations=[d for d in DEGRADATIONS if d != "upscale_2x"],
+            limit_per_class=limit_per_class,
+        )
+    )
+    return {**web, "subsets": {**cifake["subsets"], **web["subsets"]}}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--artefact", type=Path, default=default_ensemble_path())
@@ -261,13 +285,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.report:
         report = json.loads(args.report.read_text(encoding="utf-8"))
     else:
-        report = evaluate(
-            EvaluateConfig(
-                artefact=args.artefact,
-                out_dir=args.out / "eval",
-                limit_per_class=args.limit_per_class,
-            )
-        )
+        report = test_report(args.artefact, args.out, args.limit_per_class)
     ensemble = Ensemble.load(args.artefact)
     table = None if args.skip_throughput else throughput_table(ensemble, args.images)
     lines = [f"# Benchmark of {report['version']}", *accuracy_lines(report)]
