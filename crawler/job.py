@@ -59,6 +59,10 @@ class CrawlJob:
         default="https://github.com/verity-project/verity",
         metadata=_doc("URL in the user agent where site owners can reach us"),
     )
+    exempt_networks: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc("private networks the crawl may reach anyway (tests: 127.0.0.0/8)"),
+    )
     api_url: str | None = field(
         default=None, metadata=_doc("platform base URL; without it images only go to --output")
     )

@@ -58,6 +58,7 @@ def job_settings(
         "RETRY_ENABLED": job.retry_times > 0,
         "RETRY_TIMES": job.retry_times,
         "VERITY_RETRY_BACKOFF": job.retry_backoff,
+        "VERITY_EXEMPT_NETWORKS": list(job.exempt_networks),
         # Depth is counted in links followed; sitemap chains (robots.txt, index, sitemap) and
         # page lists have no links to count, and must not lose pages to the cap.
         "DEPTH_LIMIT": job.max_depth if job.spider == "site" else 0,

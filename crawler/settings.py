@@ -43,9 +43,12 @@ ITEM_PIPELINES = {
     "crawler.pipelines.RecordImageStatsPipeline": 900,
 }
 DOWNLOADER_MIDDLEWARES = {
+    # First of all, and again for every redirect and robots.txt: never reach inside the network.
+    "crawler.middlewares.AddressGuardMiddleware": 50,
     # After RetryMiddleware (550) has made the retry, before the download starts.
     "crawler.middlewares.RetryBackoffMiddleware": 560,
 }
+VERITY_EXEMPT_NETWORKS: list[str] = []
 EXTENSIONS = {"crawler.progress.ProgressFeed": 500}
 # No ports opened by a crawl: Scrapy's telnet console and its remote-control HTTP server (which
 # runs Python code sent to it, and writes its token to the home directory) both stay off.

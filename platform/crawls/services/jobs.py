@@ -145,6 +145,7 @@ def crawler_job_spec(job: CrawlJob, *, reference: str = "", api_url: str | None 
         "autothrottle": job.autothrottle,
         "retry_times": job.retry_times,
         "contact_url": settings.VERITY_CRAWL_CONTACT_URL,
+        "exempt_networks": list(settings.VERITY_FETCH_ALLOW_NETWORKS),
         "api_url": api_url,
         "reference": reference,
     }
