@@ -1,7 +1,16 @@
 """The browser extension against the live platform: Debian's Chromium with the unpacked
 extension, a live Verity server, real io and gpu workers scoring with the shipped ensemble, and
 a page of real pictures from the data sets. What the extension shows on each picture must be
-what the platform's model says about it (scored independently in this process)."""
+what the platform's model says about it (scored independently in this process).
+
+Needs PostgreSQL and Redis (as `make test` sets them up) and the shared data sets:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/verity \
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/15 VERITY_CACHE_URL=redis://127.0.0.1:6379/14 \
+    .venv/bin/pytest tests/extension_e2e -q
+
+Screenshots: test-artifacts/extension_e2e/<test>/.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ from collections.abc import Iterable
 import pytest
 from playwright.sync_api import Page, expect
 
-from detections.models import CheckItem, ItemStatus, Verdict
+from detections.models import Band, CheckItem, ItemStatus, Verdict
 from tests.extension.browser_harness import PUBLIC_TEST_HOST, Badge, ExtensionBrowser
 from tests.extension_e2e.dataset_gallery import (
     LOADED_LATER,
@@ -240,7 +249,7 @@ def test_the_context_menu_checks_one_picture_with_auto_scan_off(
     assert history_url.startswith(f"{verity_server}/images/")
     history = browser.open(history_url)
     row = history.locator("tr", has_text=model_judgement.model_version)
-    assert BAND_TITLES[expected.band].split()[0] in row.inner_text()
+    assert Band(expected.band).label in row.inner_text(), "the platform's own page agrees"
     browser.screenshot(history, "history-page")
 
 
