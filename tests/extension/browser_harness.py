@@ -16,11 +16,13 @@ resolves nowhere, so nothing can leave the machine.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,3 +263,27 @@ def launch_extension_browser(
         yield browser
     finally:
         context.close()
+
+
+@contextmanager
+def extension_browsers(
+    playwright: Playwright, profile_root: Path, artifacts_dir: Path
+) -> Iterator[Callable[..., ExtensionBrowser]]:
+    """launch(**settings) -> a browser with the extension and these settings, each with a fresh
+    profile under profile_root; all closed when the block ends. Screenshots go to artifacts_dir,
+    emptied first so that it holds only this run's."""
+    shutil.rmtree(artifacts_dir, ignore_errors=True)
+    profiles = itertools.count()
+    with ExitStack() as open_browsers:
+
+        def launch(**settings: Any) -> ExtensionBrowser:
+            return open_browsers.enter_context(
+                launch_extension_browser(
+                    playwright,
+                    profile_root / f"profile-{next(profiles)}",
+                    settings=settings,
+                    artifacts_dir=artifacts_dir,
+                )
+            )
+
+        yield launch

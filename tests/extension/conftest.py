@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Playwright, sync_playwright
@@ -15,7 +13,7 @@ from tests.extension.browser_harness import (
     ARTIFACTS_DIR,
     CHROMIUM,
     ExtensionBrowser,
-    launch_extension_browser,
+    extension_browsers,
 )
 from tests.extension.fake_verity import FakeVerity, running_fake_verity
 from tests.extension.site_server import LocalSite, running_site
@@ -56,20 +54,5 @@ def extension_browser(
 ) -> Iterator[Callable[..., ExtensionBrowser]]:
     """launch(**settings) -> a browser with the extension and these settings; one per test,
     closed afterwards. Screenshots go to test-artifacts/extension/<test name>/."""
-    launched: list[Any] = []
-    artifacts_dir = ARTIFACTS_DIR / request.node.name
-    shutil.rmtree(artifacts_dir, ignore_errors=True)  # only this run's screenshots
-
-    def launch(**settings: Any) -> ExtensionBrowser:
-        manager = launch_extension_browser(
-            playwright,
-            tmp_path / f"profile-{len(launched)}",
-            settings=settings,
-            artifacts_dir=artifacts_dir,
-        )
-        launched.append(manager)
-        return manager.__enter__()
-
-    yield launch
-    for manager in reversed(launched):
-        manager.__exit__(None, None, None)
+    with extension_browsers(playwright, tmp_path, ARTIFACTS_DIR / request.node.name) as launch:
+        yield launch
