@@ -5,7 +5,6 @@ Celery workers scoring with the shipped ensemble, and a page of data-set picture
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from tests.extension.browser_harness import (
     DEV_EXTENSION_ID,
     REPO_ROOT,
     ExtensionBrowser,
-    launch_extension_browser,
+    extension_browsers,
 )
 from tests.extension_e2e.dataset_gallery import (
     GallerySite,
@@ -67,23 +66,8 @@ def extension_browser(
 ) -> Iterator[Callable[..., ExtensionBrowser]]:
     """launch(**settings) -> Chromium with the extension and these settings, fresh profile;
     closed after the test. Screenshots go to test-artifacts/extension_e2e/<test name>/."""
-    launched: list[Any] = []
-    artifacts_dir = ARTIFACTS_DIR / request.node.name
-    shutil.rmtree(artifacts_dir, ignore_errors=True)  # only this run's screenshots
-
-    def launch(**settings: Any) -> ExtensionBrowser:
-        manager = launch_extension_browser(
-            playwright,
-            tmp_path / f"profile-{len(launched)}",
-            settings=settings,
-            artifacts_dir=artifacts_dir,
-        )
-        launched.append(manager)
-        return manager.__enter__()
-
-    yield launch
-    for manager in reversed(launched):
-        manager.__exit__(None, None, None)
+    with extension_browsers(playwright, tmp_path, ARTIFACTS_DIR / request.node.name) as launch:
+        yield launch
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +86,7 @@ def pictures(data_dir: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def model_judgement(pictures: dict[str, bytes], django_db_setup: None) -> ModelJudgement:
+def model_judgement(pictures: dict[str, bytes]) -> ModelJudgement:
     """What the ensemble the platform serves (ml/weights, or VERITY_MODEL_PATH) says about each
     picture: the bands the extension must show."""
     return judge_with_shipped_model(pictures, default_artefact_path())
