@@ -2,7 +2,7 @@
 
 Clear cases on both sides: Stable Diffusion and StyleGAN / Midjourney pictures, CIFAR-10 and
 camera photos. Which band each picture ends in is not written here: it is what the platform's
-model says (`predict_bands`), so the tests hold for whichever ensemble ml/weights ships.
+model says (`judge_with_shipped_model`), so the tests hold for whichever ensemble ml/weights ships.
 
 The bytes are read from the tar shards under `VERITY_DATA_DIR` at test time and served from
 memory on 127.0.0.1; nothing is copied into the repository.
