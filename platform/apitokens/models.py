@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.cache import cache
 from django.db import models
 
 
@@ -39,9 +42,18 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(token_cache_key(self.key_hash))  # a changed scope applies at once
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+def token_cache_key(key_hash: str) -> str:
+    """Where a token is cached by the hash of its key (see ``apitokens.services``)."""
+    return f"apitoken:{key_hash}"

@@ -110,3 +110,15 @@ def test_management_commands_create_list_and_revoke(capsys: pytest.CaptureFixtur
     call_command("revoke_token", token.prefix)
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_a_scope_removed_in_the_admin_applies_at_once() -> None:
+    token, key = token_create(name="shrinking", scopes=["read", "submit"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.post("/api/v1/lookups", {"sha256": ["0" * 64]}, format="json").status_code == 200
+
+    token.scopes = ["submit"]
+    token.save()
+
+    assert client.post("/api/v1/lookups", {"sha256": ["0" * 64]}, format="json").status_code == 403
