@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from imaging import DecodePolicy, ImageRejected, decode_image, decode_stream
 from PIL import Image
 
+from imaging import DecodePolicy, ImageRejected, decode_image, decode_stream
 from tests.imaging.support import encode, noise
 
 RED, BLUE, GREEN, WHITE = (255, 0, 0), (0, 0, 255), (0, 255, 0), (255, 255, 255)

@@ -7,9 +7,9 @@ import time
 import zlib
 
 import pytest
-from imaging import DEFAULT_DECODE_POLICY, DecodePolicy, ImageRejected, decode_image
 from PIL import Image
 
+from imaging import DEFAULT_DECODE_POLICY, DecodePolicy, ImageRejected, decode_image
 from tests.imaging.support import (
     encode,
     gif_declaring,

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from safefetch import FetchPolicy
 
+from safefetch import FetchPolicy
 from tests.safefetch.support import (
     LOOPBACK_ONLY,
     Certificates,

@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from safefetch import FetchPolicy, IPAddress
 
 LOOPBACK_ONLY = frozenset({ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")})

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from safefetch import FetchError, blocked_reason, check_address
 
+from safefetch import FetchError, blocked_reason, check_address
 from tests.safefetch.support import assert_readable
 
 BLOCKED = [

@@ -8,8 +8,8 @@ import socket
 import time
 
 import pytest
-from safefetch import DEFAULT_POLICY, FetchError, FetchPolicy, safe_get, safe_request
 
+from safefetch import DEFAULT_POLICY, FetchError, FetchPolicy, safe_get, safe_request
 from tests.safefetch.support import (
     TEST_POLICY,
     ConnectionLog,

@@ -7,10 +7,10 @@ ends as a decoded picture or as one clear error, and nothing raises anything els
 from __future__ import annotations
 
 import pytest
-from imaging import ImageRejected, decode_image
 from PIL import Image
-from safefetch import FetchError, safe_get
 
+from imaging import ImageRejected, decode_image
+from safefetch import FetchError, safe_get
 from tests.imaging.support import encode, noise, png_declaring
 from tests.safefetch.support import TEST_POLICY, LocalServer, assert_readable
 

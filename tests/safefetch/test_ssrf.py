@@ -11,8 +11,8 @@ import ipaddress
 import itertools
 
 import pytest
-from safefetch import DEFAULT_POLICY, FetchError, IPAddress, safe_get
 
+from safefetch import DEFAULT_POLICY, FetchError, IPAddress, safe_get
 from tests.safefetch.support import (
     TEST_POLICY,
     ConnectionLog,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from safefetch import DEFAULT_POLICY, FetchError, FetchPolicy, safe_get
 
+from safefetch import DEFAULT_POLICY, FetchError, FetchPolicy, safe_get
 from tests.safefetch.support import LOOPBACK_ONLY, LocalServer, assert_readable, resolver_from
 
 DNS = resolver_from({"images.test": ["127.0.0.1"], "other.test": ["127.0.0.1"]})

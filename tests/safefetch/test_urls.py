@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+
 from safefetch import FetchError, parse_target
 from safefetch.urls import parse_ipv4_host
-
 from tests.safefetch.support import assert_readable
 
 
