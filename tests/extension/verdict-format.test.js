@@ -76,6 +76,17 @@ describe("how a verdict reads", () => {
       "Verity estimates a 97% chance that this image is AI-generated.",
     );
   });
+
+  it("gives no percentage when no detector could judge the image", () => {
+    const unjudged = {
+      ...verdict,
+      band: "inconclusive",
+      probability_ai: 0.51,
+      abstain_reason: "no_model_in_scope",
+    };
+    assert.doesNotMatch(summarySentence(unjudged), /%/);
+    assert.match(summarySentence(unjudged), /cannot judge this image/);
+  });
 });
 
 describe("which badge an image gets", () => {

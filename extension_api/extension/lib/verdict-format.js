@@ -81,6 +81,10 @@ function notRunReason(model, verdict) {
  * @param {Verdict} verdict
  */
 export function summarySentence(verdict) {
+  // With no detector in scope the probability is only the prior: saying it would mislead.
+  if (verdict.abstain_reason === "no_model_in_scope") {
+    return "Verity cannot judge this image: no detector covers an image of this size or kind.";
+  }
   return `Verity estimates a ${percent(verdict.probability_ai)} chance that this image is AI-generated.`;
 }
 
