@@ -82,3 +82,4 @@ def _touch(token: ApiToken) -> None:
     if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+        cache.set(token_cache_key(token.key_hash), token, TOKEN_CACHE_SECONDS)

@@ -58,20 +58,20 @@ def check_create(
     _validate_size(len(urls) + len(uploads))
     version = production_model_version()
     with transaction.atomic():
-        check = Check.objects.create(token=token, source=source, reference=reference)
+        check = Check(token=token, source=source, reference=reference)
         items = [_url_item(check, i, item, version) for i, item in enumerate(urls)]
         items += [
             _upload_item(check, len(urls) + i, item, version) for i, item in enumerate(uploads)
         ]
-        CheckItem.objects.bulk_create(items)
-        check_refresh_status(check_id=check.pk)
-        queued = list(
-            CheckItem.objects.filter(check_request=check, status=ItemStatus.QUEUED).values_list(
-                "id", flat=True
-            )
-        )
+        answered = [item.status in TERMINAL_ITEM_STATUSES for item in items]
+        if all(answered):
+            check.status, check.finished_at = CheckStatus.DONE, timezone.now()
+        elif any(answered):
+            check.status = CheckStatus.RUNNING
+        check.save(force_insert=True)
+        CheckItem.objects.bulk_create(items)  # sets their ids (RETURNING)
+        queued = [item.pk for item in items if item.status == ItemStatus.QUEUED]
         transaction.on_commit(lambda: queueing.enqueue_item_processing(queued))
-    check.refresh_from_db()
     return check
 
 

@@ -57,14 +57,25 @@ def sighting_record(*, image_id: str, url: str, page_url: str, source: str, fetc
     """Note that the image was seen at ``url`` (``fetched``: its bytes were just downloaded)."""
     now = timezone.now()
     fetched_at = {"last_fetched_at": now} if fetched else {}
-    sighting, created = Sighting.objects.get_or_create(
+    seen_before = Sighting.objects.filter(
         image_id=image_id,
         url_hash=url_digest(url),
         page_url_hash=url_digest(page_url),
         source=source,
-        defaults={"url": url, "page_url": page_url, "last_seen_at": now, **fetched_at},
     )
-    if not created:
-        Sighting.objects.filter(pk=sighting.pk).update(
-            last_seen_at=now, times_seen=F("times_seen") + 1, **fetched_at
-        )
+    if seen_before.update(last_seen_at=now, times_seen=F("times_seen") + 1, **fetched_at):
+        return  # the common case: one UPDATE
+    try:
+        with transaction.atomic():
+            Sighting.objects.create(
+                image_id=image_id,
+                url=url,
+                url_hash=url_digest(url),
+                page_url=page_url,
+                page_url_hash=url_digest(page_url),
+                source=source,
+                last_seen_at=now,
+                **fetched_at,
+            )
+    except IntegrityError:  # recorded by another request a moment ago
+        seen_before.update(last_seen_at=now, times_seen=F("times_seen") + 1, **fetched_at)
