@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """WhiteNoise serves collected static files from STATIC_ROOT (`make run` fills it); tests
+    never collect them, so give it an empty folder rather than a warning on every request."""
+    from django.conf import settings
+
+    if settings.configured:
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[None]:
     """Each Django test gets its own media folder, an empty cache and fresh process caches."""

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from crawls.exports import csv_response, report_document
 from crawls.models import CrawlFinding, CrawlJob, CrawlRun, RunStatus, RunTrigger
@@ -146,7 +146,7 @@ class CrawlJobAdmin(admin.ModelAdmin):
 def _findings_table(findings: QuerySet[CrawlFinding], total: int) -> SafeString:
     shown = list(findings[:ROWS_SHOWN])
     if not shown:
-        return format_html("<p>None.</p>")
+        return mark_safe("<p>None.</p>")
     rows = format_html_join(
         "",
         "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
