@@ -28,7 +28,7 @@ from ml.calibration import sigmoid
 from ml.cards import metrics_table
 from ml.data import DATASETS, Sample, decode_rgb, labelled_sample, limit_per_class, load_split
 from ml.ensemble import Ensemble, Prediction, default_ensemble_path
-from ml.metrics import binary_metrics
+from ml.metrics import binary_metrics, roc_points
 from ml.plots import plot_curves
 
 Progress = Callable[[dict[str, Any]], None]
@@ -198,7 +198,14 @@ def evaluate(config: EvaluateConfig, progress: Progress | None = None) -> dict[s
         entry = {name: summarise(ensemble, scored) for name, scored in results.items()}
         if "original" in results:
             entry["original"]["per_source"] = per_source(results["original"])
-        report["subsets"][subset] = {"count": len(subset_samples), "degradations": entry}
+        report["subsets"][subset] = {
+            "count": len(subset_samples),
+            "degradations": entry,
+            # What the platform's comparison view overlays (two versions' ROC curves).
+            "curves": {
+                "roc": {name: roc_points(s.labels, s.probabilities) for name, s in results.items()}
+            },
+        }
         if config.plots:
             curves = {name: (s.labels, s.probabilities) for name, s in results.items()}
             report["subsets"][subset]["plots"] = [

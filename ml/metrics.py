@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 
 def _safe_ratio(numerator: float, denominator: float) -> float:
@@ -71,3 +71,16 @@ def binary_metrics(
         "ece": expected_calibration_error(y, p),
         "confusion": counts,
     }
+
+
+def roc_points(
+    labels: ArrayLike, probabilities: ArrayLike, points: int = 101
+) -> dict[str, list[float]]:
+    """The ROC curve thinned to at most `points` (enough to draw it, small enough to store), or
+    empty lists when one class is missing and the curve does not exist."""
+    y, p = np.asarray(labels), np.asarray(probabilities, dtype=float)
+    if len(np.unique(y)) < 2:
+        return {"fpr": [], "tpr": []}
+    fpr, tpr, _ = roc_curve(y, p)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(points, len(fpr))).round().astype(int))
+    return {"fpr": fpr[keep].round(5).tolist(), "tpr": tpr[keep].round(5).tolist()}

@@ -42,3 +42,17 @@ def test_one_class_only_leaves_ranking_undefined_rather_than_wrong():
     assert math.isnan(m["roc_auc"])
     assert m["recall"] == 0.5
     assert math.isnan(m["specificity"])
+
+
+def test_roc_points_are_thinned_and_end_at_the_corners() -> None:
+    from ml.metrics import roc_points
+
+    labels = [0, 1] * 500
+    probabilities = [i / 1000 for i in range(1000)]
+
+    roc = roc_points(labels, probabilities, points=11)
+
+    assert len(roc["fpr"]) == len(roc["tpr"]) <= 11
+    assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
+    assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
+    assert roc_points([1, 1, 1], [0.2, 0.5, 0.9]) == {"fpr": [], "tpr": []}
