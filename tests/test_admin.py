@@ -35,6 +35,7 @@ def some_of_everything() -> None:
             model_version=version,
             holdout=holdout,
             metrics={"original": {"ensemble": {"accuracy": 0.9, "roc_auc": 0.95, "ece": 0.03}}},
+            curves={"roc": {"original": {"fpr": [0.0, 0.1, 1.0], "tpr": [0.0, 0.8, 1.0]}}},
         )
 
 
@@ -70,6 +71,7 @@ def test_two_versions_compare_side_by_side(staff_client: Client, some_of_everyth
 
     assert page.status_code == 200
     assert "0.9500 / 0.9500" in page.content.decode()
+    assert "data:image/png;base64," in page.content.decode(), "ROC curves overlaid"
 
 
 def test_the_override_form_promotes_with_the_reason(staff_client: Client) -> None:
