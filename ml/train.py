@@ -342,7 +342,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         if val["balanced_loss"] < best["loss"]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best = {"loss": val["balanced_loss"], "epoch": epoch, "state": state, "val": val}
-        elif epoch - best["epoch"] >= patience and _stopping_armed(recipe, epoch, epochs):
+        elif epoch - max(best["epoch"], _first_judged_epoch(recipe, epochs)) >= patience:
             print(f"early stop: no better validation loss for {patience} epochs", file=sys.stderr)
             break
 
@@ -375,10 +375,11 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     return TrainResult(directory, best["epoch"], best["val"], history)
 
 
-def _stopping_armed(recipe: Recipe, epoch: int, epochs: int) -> bool:
-    """A one-cycle schedule's first half runs at high learning rates, where validation loss
-    wanders: early stopping only judges its annealing half."""
-    return recipe.schedule != "onecycle" or epoch > epochs // 2
+def _first_judged_epoch(recipe: Recipe, epochs: int) -> int:
+    """Patience counts from here. A one-cycle schedule spends its first two thirds at high
+    learning rates, where validation loss wanders and the best is yet to come: early stopping
+    only judges the last third (it still keeps the best epoch seen)."""
+    return 2 * epochs // 3 if recipe.schedule == "onecycle" else 0
 
 
 def _counts(samples: Sequence[Sample]) -> dict[str, dict[str, int]]:
