@@ -186,7 +186,9 @@ def validate(model: nn.Module, config: DetectorConfig, samples: Sequence[Sample]
             }
             report[subset].update({k: v for k, v in metrics.items() if k != "confusion"})
     losses = [entry["loss"] for entry in report.values()]
+    aucs = [entry["roc_auc"] for entry in report.values() if not math.isnan(entry["roc_auc"])]
     report["balanced_loss"] = float(np.mean(losses)) if losses else float("inf")
+    report["mean_auc"] = float(np.mean(aucs)) if aucs else 0.0
     return report
 
 
@@ -329,7 +331,10 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     loop = Loop(recipe, model, optimizer, scheduler, device, config.amp, rng, progress)
 
     history: list[dict[str, Any]] = []
-    best: dict[str, Any] = {"loss": math.inf, "epoch": 0, "state": None, "val": {}}
+    # model selection by the mean of per-subset ROC-AUC: ranking is what a member contributes
+    # (the ensemble calibrates it), and a subset a member cannot yet judge must not make its
+    # overconfident losses decide for the others (it kept a ResNet's second epoch of five)
+    best: dict[str, Any] = {"auc": -1.0, "epoch": 0, "state": None, "val": {}}
     for epoch in range(1, epochs + 1):
         batches = epoch_batches(items, recipe, batch_size, rng)[:steps_per_epoch]
         train_loss = loop.epoch(batches, f"{config.member} epoch {epoch}/{epochs}", epoch)
@@ -339,11 +344,11 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         history.append(record)
         print(_epoch_line(record), file=sys.stderr, flush=True)
         _emit(progress, {"event": "epoch", **record})
-        if val["balanced_loss"] < best["loss"]:
+        if val["mean_auc"] > best["auc"]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            best = {"loss": val["balanced_loss"], "epoch": epoch, "state": state, "val": val}
+            best = {"auc": val["mean_auc"], "epoch": epoch, "state": state, "val": val}
         elif epoch - max(best["epoch"], _first_judged_epoch(recipe, epochs)) >= patience:
-            print(f"early stop: no better validation loss for {patience} epochs", file=sys.stderr)
+            print(f"early stop: no better validation AUC for {patience} epochs", file=sys.stderr)
             break
 
     model.load_state_dict(best["state"])
@@ -411,7 +416,7 @@ def _epoch_line(record: dict[str, Any]) -> str:
     val = record["val"]
     parts = [
         f"epoch {record['epoch']}: train loss {record['train_loss']:.4f}",
-        f"val loss {val['balanced_loss']:.4f}",
+        f"val loss {val['balanced_loss']:.4f} mean AUC {val['mean_auc']:.4f}",
     ]
     for subset, entry in val.items():
         if isinstance(entry, dict):
