@@ -116,6 +116,7 @@ def score_with_reencode(
     members: Sequence[Member], images: Sequence[Image.Image]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Each member's logits for the images as given and after a JPEG q85 re-encode."""
+    images = [image if image.mode == "RGB" else image.convert("RGB") for image in images]
     reencoded = [jpeg_roundtrip(image, REENCODE_QUALITY) for image in images]
     original, copy = {}, {}
     for member in members:

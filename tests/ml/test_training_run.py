@@ -180,3 +180,10 @@ def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, on
     assert table["sets"]["wild <=384"]["members"]["cnn"]["gflop_per_image"] == 0  # out of scope
     assert table["peak_gflops_fp32"] > 1 and cifake["ensemble"]["batch_32"] > 0
     assert "% of ceiling" in "\n".join(throughput_lines(table))
+
+
+def test_images_in_other_modes_are_judged_as_rgb(artefact, data_dir, onnx_cache):
+    ensemble = Ensemble.load(artefact, runtime="onnx")
+    image = decode_rgb(load_split("cifake", "test", data_dir)[0].data)
+    as_rgb, as_rgba = ensemble.predict([image, image.convert("RGBA")])
+    assert as_rgba.probability_ai == pytest.approx(as_rgb.probability_ai, abs=1e-6)
