@@ -27,12 +27,9 @@ from ml.preprocess import Preprocessing
 
 def variants(pre: Preprocessing) -> dict[str, Preprocessing]:
     if pre.policy == "native_crops":
-        return {
-            "native crops x1": replace(pre, num_crops=1),
-            "native crops x4": replace(pre, num_crops=4),
-            "native crops x9": replace(pre, num_crops=9),
-            f"downscale to {pre.input_size}": replace(pre, policy="resize"),
-        }
+        counts = sorted({1, 4, pre.num_crops, 16})
+        crops = {f"native crops x{n}": replace(pre, num_crops=n) for n in counts}
+        return {**crops, f"downscale to {pre.input_size}": replace(pre, policy="resize")}
     if pre.policy == "resize":
         return {
             f"downscale to {pre.input_size}": pre,

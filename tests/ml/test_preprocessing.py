@@ -94,8 +94,8 @@ def test_scope_follows_the_preprocessing():
 def test_policy_comparison_covers_crops_and_downscale():
     from ml.policies import variants
 
-    crops = variants(Preprocessing("native_crops", 64, num_crops=4))
-    assert [v.num_crops for v in crops.values()][:3] == [1, 4, 9]
+    crops = variants(Preprocessing("native_crops", 64, num_crops=8))
+    assert [v.num_crops for v in crops.values()][:4] == [1, 4, 8, 16]
     assert crops["downscale to 64"].policy == "resize"
     resized = variants(Preprocessing("resize", 224))
     assert {v.policy for v in resized.values()} == {"resize", "native_crops"}
