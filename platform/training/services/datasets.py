@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from review.selectors import decided_labels_by_image
 from training.models import (
@@ -89,16 +89,8 @@ def dataset_snapshot_create(
 def dataset_snapshot_from_reviews(*, unless_same_as: Dataset | None = None) -> Dataset | None:
     """Snapshot every decided reviewer label outside the reviewed holdout. None when there is
     none, or when the labels are exactly those of ``unless_same_as`` (nothing new to learn)."""
-    entries = [
-        Entry(sha, label, f"review:{sha}")
-        for sha, label in sorted(decided_labels_by_image().items())
-        if not in_reviewed_holdout_bucket(sha)
-    ]
-    if not entries:
-        return None
-    if unless_same_as is not None and set(unless_same_as.images.values_list("sha256", "label")) == {
-        (e.sha256, e.label) for e in entries
-    }:
+    entries = _reviewed_entries(in_holdout_bucket=False)
+    if not entries or (unless_same_as and _same_labels(unless_same_as.images.all(), entries)):
         return None
     return dataset_snapshot_create(
         name="reviews",
@@ -106,6 +98,20 @@ def dataset_snapshot_from_reviews(*, unless_same_as: Dataset | None = None) -> D
         entries=entries,
         description="Reviewer labels (real/ai; unsure left out), reviewed holdout excluded.",
     )
+
+
+def _reviewed_entries(*, in_holdout_bucket: bool) -> list[Entry]:
+    return [
+        Entry(sha, label, f"review:{sha}")
+        for sha, label in sorted(decided_labels_by_image().items())
+        if in_reviewed_holdout_bucket(sha) == in_holdout_bucket
+    ]
+
+
+def _same_labels(
+    manifest: QuerySet[DatasetImage] | QuerySet[HoldoutImage], entries: Sequence[Entry]
+) -> bool:
+    return set(manifest.values_list("sha256", "label")) == {(e.sha256, e.label) for e in entries}
 
 
 def holdout_create(
@@ -162,17 +168,9 @@ def holdouts_register_from_shards(*, data_dir: Path | None = None) -> list[Holdo
 
 def holdout_register_reviewed() -> HoldoutSet | None:
     """A new version of the reviewed holdout when reviewers have labelled new bucket images."""
-    entries = [
-        Entry(sha, label, f"review:{sha}")
-        for sha, label in sorted(decided_labels_by_image().items())
-        if in_reviewed_holdout_bucket(sha)
-    ]
+    entries = _reviewed_entries(in_holdout_bucket=True)
     current = HoldoutSet.objects.filter(name=REVIEWED_HOLDOUT).order_by("-version").first()
-    if current is not None:
-        known = set(current.images.values_list("sha256", "label"))
-        if known == {(e.sha256, e.label) for e in entries}:
-            return current
-    if not entries:
+    if not entries or (current and _same_labels(current.images.all(), entries)):
         return current
     return holdout_create(
         name=REVIEWED_HOLDOUT,
