@@ -13,6 +13,7 @@ import argparse
 import io
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -68,6 +69,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # bf16 autocast (CPU with AMX, or GPU)
     threads: int | None = None
+    loader_workers: int | None = None  # processes decoding batches; None: 0 on a CPU, some on a GPU
 
 
 @dataclass
@@ -97,6 +99,11 @@ def pick_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
+
+
+def device_name(device: torch.device) -> str:
+    """What trained it, for the model card: "cpu" or "cuda (NVIDIA H100 80GB HBM3)"."""
+    return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
 
 
 def autocast(device: torch.device, enabled: bool) -> AbstractContextManager[Any]:
@@ -164,6 +171,37 @@ def load_view(
         image = finder.crop(image, item.box)
     image = augment_for_web(image, rng, augment, keep_at_least=min(item.side, *image.size))
     return training_view(image, pre, item.side, rng)
+
+
+@dataclass
+class EpochBatches(torch.utils.data.Dataset):
+    """One epoch's batches as (inputs, targets), each built from its own seed: the same views
+    whether one process or several decode them, in whatever order they finish."""
+
+    batches: Sequence[Sequence[Item]]
+    seeds: Sequence[int]
+    recipe: Recipe
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = random.Random(self.seeds[index])
+        pre, batch = self.recipe.preprocessing, self.batches[index]
+        views = [
+            load_view(item, pre, self.recipe.augment, self.recipe.face_finder, rng)
+            for item in batch
+        ]
+        targets = torch.tensor([float(item.sample.label) for item in batch])
+        return to_tensor(views, pre), targets
+
+
+def loader_workers(requested: int | None, device: torch.device) -> int:
+    """Decoding and augmenting is the bottleneck on a GPU; on a small CPU it competes with the
+    model for the same cores, so it stays in the training process there."""
+    if requested is not None:
+        return requested
+    return 0 if device.type == "cpu" else min(8, max(1, (os.cpu_count() or 2) - 2))
 
 
 def validate(model: nn.Module, config: DetectorConfig, samples: Sequence[Sample]) -> dict:
@@ -251,19 +289,15 @@ class Loop:
     amp: bool
     rng: random.Random
     progress: Progress | None
+    workers: int = 0
 
     @property
     def memory_format(self) -> torch.memory_format:
         return torch.channels_last if self.recipe.channels_last else torch.contiguous_format
 
-    def step(self, batch: Sequence[Item]) -> float:
-        pre = self.recipe.preprocessing
-        views = [
-            load_view(item, pre, self.recipe.augment, self.recipe.face_finder, self.rng)
-            for item in batch
-        ]
-        inputs = to_tensor(views, pre).to(self.device, memory_format=self.memory_format)
-        targets = torch.tensor([float(item.sample.label) for item in batch], device=self.device)
+    def step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+        inputs = inputs.to(self.device, memory_format=self.memory_format, non_blocking=True)
+        targets = targets.to(self.device, non_blocking=True)
         with autocast(self.device, self.amp):
             logits = self.model(inputs)
         loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), targets)
@@ -273,15 +307,25 @@ class Loop:
         self.scheduler.step()
         return float(loss.item())
 
+    def loader(self, batches: Sequence[Sequence[Item]]) -> torch.utils.data.DataLoader:
+        seeds = [self.rng.getrandbits(63) for _ in batches]
+        return torch.utils.data.DataLoader(
+            EpochBatches(batches, seeds, self.recipe),
+            batch_size=None,  # each element already is a batch
+            num_workers=self.workers,
+            pin_memory=self.device.type == "cuda",
+            prefetch_factor=4 if self.workers else None,
+        )
+
     def epoch(self, batches: Sequence[Sequence[Item]], label: str, epoch: int) -> float:
         """One pass over `batches`; returns the mean training loss."""
         self.model.train()
         self.model.to(memory_format=self.memory_format)
         interval = 1 if sys.stderr.isatty() else 30
-        bar = tqdm(batches, desc=label, file=sys.stderr, mininterval=interval)
+        bar = tqdm(self.loader(batches), desc=label, file=sys.stderr, mininterval=interval)
         running = 0.0
-        for step, batch in enumerate(bar, start=1):
-            running += (self.step(batch) - running) / step
+        for step, (inputs, targets) in enumerate(bar, start=1):
+            running += (self.step(inputs, targets) - running) / step
             rate = self.scheduler.get_last_lr()[0]
             bar.set_postfix(loss=f"{running:.4f}", lr=f"{rate:.2e}", refresh=False)
             if step % 50 == 0:
@@ -329,7 +373,8 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         steps_per_epoch = min(steps_per_epoch, config.max_steps)
     scheduler = _scheduler(optimizer, recipe, lr, epochs * steps_per_epoch)
     rng = random.Random(config.seed)
-    loop = Loop(recipe, model, optimizer, scheduler, device, config.amp, rng, progress)
+    workers = loader_workers(config.loader_workers, device)
+    loop = Loop(recipe, model, optimizer, scheduler, device, config.amp, rng, progress, workers)
 
     history: list[dict[str, Any]] = []
     # Model selection by log loss over the whole validation split. (The mean of per-subset
@@ -366,7 +411,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         "epochs_run": len(history),
         "best_epoch": best["epoch"],
         "parent": str(config.parent) if config.parent else None,
-        "device": str(device),
+        "device": device_name(device),
         "amp_bf16": config.amp,
         "duration_s": round(time.monotonic() - started, 1),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -442,6 +487,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-amp", action="store_true", help="train in float32")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--loader-workers", type=int, help="default: 0 on a CPU, up to 8 on a GPU")
     args = parser.parse_args(argv)
     return TrainConfig(
         member=args.member,
@@ -458,6 +504,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
         device=args.device,
         amp=not args.no_amp,
         threads=args.threads,
+        loader_workers=args.loader_workers,
     )
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import io
 import json
 import math
+import random
+from types import SimpleNamespace
 
 import pytest
+import torch
 from PIL import Image
 
 from ml.assemble import AssembleConfig, assemble
 from ml.checkpoint import load_checkpoint
 from ml.data import decode_rgb, load_split
 from ml.ensemble import Ensemble
-from ml.train import TrainConfig, main, train
+from ml.recipes import RECIPES
+from ml.train import Loop, TrainConfig, main, make_items, train
 
 pytestmark = pytest.mark.slow
 
@@ -187,3 +191,24 @@ def test_images_in_other_modes_are_judged_as_rgb(artefact, data_dir, onnx_cache)
     image = decode_rgb(load_split("cifake", "test", data_dir)[0].data)
     as_rgb, as_rgba = ensemble.predict([image, image.convert("RGBA")])
     assert as_rgba.probability_ai == pytest.approx(as_rgb.probability_ai, abs=1e-6)
+
+
+def epoch_inputs(recipe, batches, seed: int, workers: int) -> list[torch.Tensor]:
+    loop = SimpleNamespace(
+        rng=random.Random(seed), recipe=recipe, workers=workers, device=torch.device("cpu")
+    )
+    return [inputs for inputs, _ in Loop.loader(loop, batches)]  # type: ignore[arg-type]
+
+
+def test_loader_processes_build_the_same_batches_as_the_training_process(data_dir):
+    """Each batch's augmentation comes from its own seed, so decoding in worker processes (as
+    on a GPU machine) changes the speed, never the data."""
+    recipe = RECIPES["cnn"]
+    samples = load_split("cifake", "test", data_dir)[:12]
+    items = make_items(samples, recipe.preprocessing, None)
+    batches = [items[0:4], items[4:8], items[8:12]]
+    in_process = epoch_inputs(recipe, batches, seed=7, workers=0)
+    in_workers = epoch_inputs(recipe, batches, seed=7, workers=2)
+    assert all(torch.equal(a, b) for a, b in zip(in_process, in_workers, strict=True))
+    other_seed = epoch_inputs(recipe, batches, seed=8, workers=0)
+    assert not all(torch.equal(a, b) for a, b in zip(in_process, other_seed, strict=True))
