@@ -128,6 +128,31 @@ def _test_rows(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return rows
 
 
+def training_lines(directory: Path, members: list[str]) -> list[str]:
+    """Where and how long each shipped member trained (its own card has the recipe)."""
+    total = sum((directory / f"{name}.safetensors").stat().st_size for name in members)
+    lines = [
+        f"## Training (shipped weights: {total / 1e6:.0f} MB fp16 safetensors in all)",
+        "",
+        "| member | device | epochs run | kept epoch | minutes |",
+        "|---|---|---|---|---|",
+    ]
+    for name in members:
+        raw = json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        training = raw.get("training", {})
+        minutes = training.get("duration_s", 0) / 60
+        lines.append(
+            f"| {name} | {training.get('device', '?')} | {training.get('epochs_run', '?')} "
+            f"| {training.get('best_epoch', '?')} | {minutes:.1f} |"
+        )
+    return [
+        *lines,
+        "",
+        "Each member's card (`<member>.md`) states its recipe, data and validation metrics; "
+        "`training/<member>.log` holds its epoch-by-epoch validation log.",
+    ]
+
+
 def ensemble_card(
     directory: Path,
     test_report: dict[str, Any] | None = None,
@@ -157,6 +182,7 @@ def ensemble_card(
         params = config.training.get("parameters", "?")
         size = _file_size(directory / f"{name}.safetensors")
         lines.append(f"| {name} | {config.architecture} | {params:,} | {sees} | {size} fp16 |")
+    lines += ["", *training_lines(directory, combiner["members"])]
     lines += [
         "",
         "## Verdict",
