@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 import redis
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 from rest_framework.test import APIClient
 
@@ -195,6 +196,18 @@ def test_malformed_checks_are_refused_with_a_stable_code(
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert Check.objects.count() == 0
+
+
+def test_an_upload_under_the_wrong_field_name_is_told_the_right_one(
+    api: APIClient, production_version
+) -> None:
+    upload = SimpleUploadedFile("photo.jpg", b"not read", content_type="image/jpeg")
+    response = api.post("/api/v1/checks", {"files": upload}, format="multipart")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "empty_check"
+    assert "`images`" in error["message"] and "`items`" in error["message"]
 
 
 def test_a_batch_larger_than_the_limit_is_refused(

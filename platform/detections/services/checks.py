@@ -77,7 +77,11 @@ def check_create(
 
 def _validate_size(count: int) -> None:
     if count == 0:
-        raise ApplicationError("empty_check", "Send at least one image URL or upload.")
+        raise ApplicationError(
+            "empty_check",
+            "Send at least one image: URLs as JSON `items`, or files in the multipart field"
+            " `images`.",
+        )
     limit = settings.VERITY_MAX_CHECK_ITEMS
     if count > limit:
         raise ApplicationError(
