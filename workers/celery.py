@@ -32,7 +32,7 @@ app.conf.include = [
 def _ensure_filesystem_broker_folders() -> None:
     """The embedded broker keeps messages as files; kombu expects its folders to exist."""
     options = app.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if key in options:
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
