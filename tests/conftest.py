@@ -18,6 +18,18 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The shared data sets (`VERITY_DATA_DIR`, default ../shared/datasets): tests that read or
+    train on them skip without them (CI and this machine have them)."""
+    from ml.data import default_data_dir
+
+    root = default_data_dir()
+    if not all((root / name / "MANIFEST.tsv").is_file() for name in ("cifake", "faces", "wild")):
+        pytest.skip(f"shared datasets not found at {root} (set VERITY_DATA_DIR)")
+    return root
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """WhiteNoise serves collected static files from STATIC_ROOT (`make run` fills it); tests
     never collect them, so give it an empty folder rather than a warning on every request."""

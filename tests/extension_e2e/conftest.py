@@ -13,7 +13,6 @@ import pytest
 from playwright.sync_api import Playwright, sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from ml.data import default_data_dir
 from tests.extension import conftest as extension_fixtures
 from tests.extension.browser_harness import (
     CHROMIUM,
@@ -68,15 +67,6 @@ def extension_browser(
     closed after the test. Screenshots go to test-artifacts/extension_e2e/<test name>/."""
     with extension_browsers(playwright, tmp_path, ARTIFACTS_DIR / request.node.name) as launch:
         yield launch
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    """`VERITY_DATA_DIR` (default ../shared/datasets); the tests skip without it."""
-    root = default_data_dir()
-    if not all((root / name / "MANIFEST.tsv").is_file() for name in ("cifake", "faces", "wild")):
-        pytest.skip(f"shared datasets not found at {root} (set VERITY_DATA_DIR)")
-    return root
 
 
 @pytest.fixture(scope="module")

@@ -11,20 +11,9 @@ import pytest
 import redis
 from django.conf import settings
 
-from ml.data import default_data_dir
 from tests.support import StaticServer, WorkerProcess
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="session")
-def shared_datasets() -> Path:
-    """Training reads the shared data sets (`VERITY_DATA_DIR`); without them there is nothing
-    to train on, so such tests skip (CI and this machine have them at ../shared/datasets)."""
-    root = default_data_dir()
-    if not (root / "cifake" / "MANIFEST.tsv").is_file():
-        pytest.skip(f"shared datasets not found at {root} (set VERITY_DATA_DIR)")
-    return root
 
 
 @pytest.fixture(scope="session")

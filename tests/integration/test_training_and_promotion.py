@@ -27,7 +27,7 @@ def test_a_tiny_run_on_the_train_queue_registers_an_evaluated_candidate(
     shared_media: None,
     empty_queues: None,
     integration_dir: Path,
-    shared_datasets: Path,
+    data_dir: Path,
 ) -> None:
     artefacts = integration_dir / "artefacts"
     start_worker("train", env={"VERITY_ARTEFACT_DIR": str(artefacts)})

@@ -1,4 +1,4 @@
-"""Fixtures for the ml tests: the shared data dir (tests skip without it) and small images."""
+"""Fixtures for the ml tests: small images and data set folders like the shared ones."""
 
 from __future__ import annotations
 
@@ -7,19 +7,7 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
-
-from ml.data import default_data_dir
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    """`VERITY_DATA_DIR` (default ../shared/datasets); tests that need it skip without it."""
-    root = default_data_dir()
-    if not (root / "cifake" / "MANIFEST.tsv").is_file():
-        pytest.skip(f"shared datasets not found at {root} (set VERITY_DATA_DIR)")
-    return root
 
 
 def photo_like(width: int, height: int, seed: int = 0) -> Image.Image:
