@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ml.checkpoint import DetectorConfig
+from ml.preprocess import Preprocessing
 
 SUBSET_TITLES = {
     "cifake": "CIFAKE (CIFAR-10 photos vs Stable Diffusion 1.4, 32x32)",
@@ -25,6 +26,16 @@ POLICY_TEXT = {
     "face_crops": "faces found by OpenCV's Haar cascade, square crops with margin resized to "
     "{size}x{size}; no face, no score (out of scope)",
 }
+UPSAMPLE_TEXT = (
+    "centre square crop of the shorter side, enlarged (bicubic) to {size}x{size}: every image "
+    "in its scope is smaller, so real and generated ones are enlarged alike, in training and "
+    "serving"
+)
+
+
+def sees_text(pre: Preprocessing) -> str:
+    template = UPSAMPLE_TEXT if pre.upsample else POLICY_TEXT[pre.policy]
+    return template.format(size=pre.input_size, crops=pre.num_crops)
 
 
 def _format(value: Any) -> str:
@@ -45,7 +56,7 @@ def metrics_table(metrics: dict[str, Any], columns: tuple[str, ...]) -> list[str
 def member_card(config: DetectorConfig) -> str:
     pre = config.preprocessing
     training = config.training
-    policy = POLICY_TEXT[pre.policy].format(size=pre.input_size, crops=pre.num_crops)
+    policy = sees_text(pre)
     lines = [
         f"# Verity member `{config.member}`",
         "",
@@ -178,7 +189,7 @@ def ensemble_card(
             json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
         )
         pre = config.preprocessing
-        sees = POLICY_TEXT[pre.policy].format(size=pre.input_size, crops=pre.num_crops)
+        sees = sees_text(pre)
         params = config.training.get("parameters", "?")
         size = _file_size(directory / f"{name}.safetensors")
         lines.append(f"| {name} | {config.architecture} | {params:,} | {sees} | {size} fp16 |")

@@ -2,7 +2,9 @@
 
 Three policies, chosen per model:
 - `resize`: centre square crop of the shorter side, downscaled to `input_size` (the CIFAKE CNN,
-  the generalist). Small images are never upsampled: they are seen at their own size.
+  the generalist). Small images are never upsampled: they are seen at their own size, unless
+  `upsample` is set (a pretrained content model whose whole scope is smaller than its input, so
+  every image it sees, real or generated, in training and serving, is enlarged alike).
 - `native_crops`: trace models look at pixels as delivered. An image no larger than `input_size`
   is seen whole; a larger one as `num_crops` native-resolution crops whose logits are averaged.
 - `face_crops`: the face member's crops (found by `ml.faces`), each resized to `input_size`.
@@ -31,6 +33,7 @@ class Preprocessing:
     num_crops: int = 1  # native_crops: crops per large image at serving (mean logit)
     min_side: int = 16  # shorter side below this: out of scope
     max_side: int | None = None  # longer side above this: out of scope (small-image specialists)
+    upsample: bool = False  # resize policy: enlarge smaller images to input_size (bicubic)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,16 +49,18 @@ class Preprocessing:
     def view_side(self, size: tuple[int, int]) -> int:
         """Side of the square view(s) this policy makes of an image of `size` (never upsampled,
         except face crops, which are always resized to `input_size`)."""
-        if self.policy == "face_crops":
+        if self.policy == "face_crops" or self.upsample:
             return self.input_size
         return min(self.input_size, min(size))
 
 
 def downscale_to(image: Image.Image, side: int) -> Image.Image:
-    """Square image resized to `side` with area averaging (the anti-aliased downscale)."""
+    """Square image resized to `side`: area averaging (the anti-aliased downscale), or bicubic
+    where it grows (only for `upsample` policies)."""
     if image.size == (side, side):
         return image
-    return image.resize((side, side), Image.Resampling.BOX)
+    grows = image.width < side
+    return image.resize((side, side), Image.Resampling.BICUBIC if grows else Image.Resampling.BOX)
 
 
 def square_crop(image: Image.Image, left: int, top: int, side: int) -> Image.Image:
@@ -106,7 +111,7 @@ def training_view(
     # resize and face_crops: a random square of 70-100% of the shorter side, then to `side`
     crop = max(1, round(min(width, height) * rng.uniform(0.7, 1.0)))
     left, top = rng.randint(0, width - crop), rng.randint(0, height - crop)
-    return square_crop(image, left, top, crop).resize((side, side), Image.Resampling.BOX)
+    return downscale_to(square_crop(image, left, top, crop), side)
 
 
 def to_tensor(views: list[Image.Image], pre: Preprocessing) -> torch.Tensor:

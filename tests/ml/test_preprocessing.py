@@ -53,6 +53,16 @@ def test_resize_policy_downscales_but_never_upsamples():
     assert [v.size for v in serving_views(photo_like(24, 30), pre)] == [(24, 24)]
 
 
+def test_an_upsample_policy_enlarges_small_images_alike_in_training_and_serving():
+    pre = Preprocessing("resize", 96, min_side=24, max_side=64, upsample=True)
+    assert pre.view_side((32, 32)) == 96
+    assert [v.size for v in serving_views(photo_like(32, 40), pre)] == [(96, 96)]
+    view = training_view(photo_like(32, 32), pre, pre.view_side((32, 32)), random.Random(0))
+    assert view.size == (96, 96)
+    # enlarged smoothly (bicubic), not as blocks of repeated pixels
+    assert len(set(view.getdata())) > 4 * 32 * 32 * 0.9
+
+
 def test_native_crops_keep_pixels_as_delivered():
     pre = Preprocessing("native_crops", 64, num_crops=4)
     image = photo_like(384, 321)
