@@ -121,7 +121,12 @@ def assemble(config: AssembleConfig) -> Path:
     original, copy = score_members(members, val)
     labels = np.array([sample.label for sample in val])
     combiner = fit_combiner(
-        original, labels, subset_weights(val), config.target_precision, seed=config.seed
+        original,
+        labels,
+        subset_weights(val),
+        config.target_precision,
+        seed=config.seed,
+        groups=np.array([sample.subset for sample in val]),
     )
     report = validation_report(combiner, original, copy, val)
     manifest = {

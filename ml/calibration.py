@@ -7,7 +7,8 @@
 - Platt scaling of the stacker's logit, fit on out-of-fold stacker outputs (5 folds), so the
   calibration is not fit on the very predictions it corrects.
 - Bands: `likely_ai` from the lowest threshold at which the images at or above it are AI
-  with precision >= `target_precision` on validation; `likely_real` likewise for reals.
+  with precision >= `target_precision` on validation, overall and within every subset (so
+  CIFAKE's easy thumbnails cannot buy a looser band for web images); `likely_real` likewise.
 """
 
 from __future__ import annotations
@@ -97,13 +98,31 @@ def band_thresholds(
     weights: np.ndarray,
     target_precision: float,
     support: int = 30,
+    groups: np.ndarray | None = None,
+    group_support: int = 10,
 ) -> tuple[float, float]:
-    """(likely_real up to, likely_ai from): precision of each decisive band >= the target."""
+    """(likely_real up to, likely_ai from): precision of each decisive band >= the target,
+    overall and, with `groups`, within every group where `group_support` images can reach it."""
     ai_from = lowest_threshold(probabilities, labels, weights, target_precision, support)
     real_from = lowest_threshold(1 - probabilities, 1 - labels, weights, target_precision, support)
+    for group in np.unique(groups) if groups is not None else []:
+        rows = groups == group
+        ones = np.ones(int(rows.sum()))
+        p, y = probabilities[rows], labels[rows]
+        group_ai = lowest_threshold(p, y, ones, target_precision, group_support)
+        group_real = lowest_threshold(1 - p, 1 - y, ones, target_precision, group_support)
+        ai_from = _stricter(ai_from, group_ai)
+        real_from = _stricter(real_from, group_real)
     likely_ai_from = max(ai_from, 0.5) if ai_from is not None else 1.0 + 1e-9
     likely_real_to = min(1 - real_from, 0.5) if real_from is not None else -1e-9
     return likely_real_to, likely_ai_from
+
+
+def _stricter(threshold: float | None, group_threshold: float | None) -> float | None:
+    """The higher of two thresholds; a group too small to reach the target does not veto."""
+    if threshold is None or group_threshold is None:
+        return threshold
+    return max(threshold, group_threshold)
 
 
 @dataclass
@@ -181,8 +200,10 @@ def fit_combiner(
     target_precision: float = 0.95,
     max_disagreement_rate: float = 0.05,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> Combiner:
-    """Fit temperatures, stacker, calibration, bands and the disagreement rule on validation."""
+    """Fit temperatures, stacker, calibration, bands and the disagreement rule on validation
+    (`groups`: each sample's subset, for bands precise within every subset)."""
     members = sorted(member_logits)
     temperatures = {}
     for name in members:
@@ -193,7 +214,7 @@ def fit_combiner(
     held_out = out_of_fold_logits(features, labels, weights, folds=5, seed=seed)
     platt = fit_platt(held_out, labels, weights)
     calibrated = sigmoid(platt[0] * held_out + platt[1])
-    real_to, ai_from = band_thresholds(calibrated, labels, weights, target_precision)
+    real_to, ai_from = band_thresholds(calibrated, labels, weights, target_precision, groups=groups)
     stacker = _fit_stacker(features, labels, weights)
     combiner = Combiner(
         members=members,

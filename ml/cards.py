@@ -200,7 +200,8 @@ def ensemble_card(
         "- Stacker: logistic regression on each member's logit and scope, and their products with "
         "the other members' scope (`ml.calibration.stack_features`), then Platt scaling fit on "
         "out-of-fold stacker outputs; all fit on the validation split (subsets weighted equally).",
-        f"- Bands: {_band_text(combiner)} (each band >= 95% precise on validation).",
+        f"- Bands: {_band_text(combiner)} (each band >= 95% precise on validation, overall "
+        "and within every subset).",
         f"- Abstains (`inconclusive` + reason) when no member is in scope, when in-scope members'"
         f" probabilities span >= {combiner['disagreement']:.2f}, or when a JPEG q85 re-encode "
         "changes the band.",

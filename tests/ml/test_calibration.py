@@ -72,6 +72,22 @@ def test_band_thresholds_give_the_target_precision():
     assert labels[looser].mean() < 0.95
 
 
+def test_every_subset_gets_bands_at_the_target_precision():
+    rng = np.random.default_rng(5)
+    easy_labels, hard_labels = rng.integers(0, 2, 4000), rng.integers(0, 2, 400)
+    easy = np.clip(easy_labels * 0.6 + rng.random(4000) * 0.4, 0, 1)
+    hard = np.clip(hard_labels * 0.2 + rng.random(400) * 0.8, 0, 1)
+    probability = np.concatenate([easy, hard])
+    labels = np.concatenate([easy_labels, hard_labels])
+    groups = np.array(["easy"] * 4000 + ["hard"] * 400)
+    _, pooled_ai_from = band_thresholds(probability, labels, np.ones(4400), 0.95)
+    assert hard_labels[hard >= pooled_ai_from].mean() < 0.95  # the easy subset carries it
+    _, ai_from = band_thresholds(probability, labels, np.ones(4400), 0.95, groups=groups)
+    assert ai_from > pooled_ai_from
+    assert hard_labels[hard >= ai_from].mean() >= 0.95
+    assert easy_labels[easy >= ai_from].mean() >= 0.95
+
+
 def test_no_likely_ai_band_when_no_threshold_reaches_the_target():
     labels = np.array([1, 0] * 100)
     probability = np.full(200, 0.6)
