@@ -245,6 +245,8 @@ def ensemble_card(
         "and heavy filters; images smaller than 16 px (no member in scope).",
         "- Faces that OpenCV's Haar cascade does not find (profiles, small faces < 64 px): the "
         "face member then says nothing.",
+        "- Small images (up to 64 px) from generators other than Stable Diffusion 1.4: the members "
+        "that score them (cnn, thumbnail) learnt small images from CIFAKE alone.",
         "",
     ]
     return "\n".join(lines)
