@@ -1,7 +1,7 @@
 """A web page of real pictures from the shared data sets, for the extension's end-to-end tests.
 
 Clear cases on both sides: Stable Diffusion and StyleGAN / Midjourney pictures, CIFAR-10 and
-camera photos. Which band each picture ends in is not written here: it is what the platform's
+web photos. Which band each picture ends in is not written here: it is what the platform's
 model says (`judge_with_shipped_model`), so the tests hold for whichever ensemble ml/weights ships.
 
 The bytes are read from the tar shards under `VERITY_DATA_DIR` at test time and served from
@@ -60,9 +60,9 @@ ON_THE_PAGE = (
     Picture("cifar-1", "CIFAR-10 photo", CIFAKE_REAL, "test/REAL/0000 (10).jpg", True),
     Picture("cifar-2", "CIFAR-10 photo", CIFAKE_REAL, "test/REAL/0002 (2).jpg", True),
     Picture("stylegan-face", "StyleGAN face", FACES_FAKE, "test/fake/00F8LKY6JC.jpg"),
-    Picture("ffhq-face", "FFHQ photo (Flickr)", FACES_REAL, "test/real/00001.jpg"),
+    Picture("ffhq-face", "FFHQ photo (Flickr)", FACES_REAL, "test/real/00142.jpg"),
     Picture("midjourney", "Midjourney portrait", WILD_FAKE, "test/fake/e64bf2904c0a3659.jpg"),
-    Picture("camera-photo", "Camera sample photo", WILD_REAL, "test/real/7d6f8f7450f12bd7.jpg"),
+    Picture("web-photo", "Web photo (wild set)", WILD_REAL, "test/real/1013ecdc28780b9f.jpg"),
 )
 # Added by the page's "Load more" button, after the first pictures are judged.
 LOADED_LATER = Picture(
