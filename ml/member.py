@@ -17,15 +17,10 @@ from torch import nn
 
 from ml.checkpoint import DetectorConfig, load_checkpoint
 from ml.faces import Box, FaceFinder
-from ml.preprocess import serving_views, to_tensor
+from ml.preprocess import resize_square, serving_views, to_tensor
 from ml.runtime import Runner, Runtime, onnx_runner, torch_runner
 
 BATCH = 64
-
-
-def resize_square(image: Image.Image, side: int) -> Image.Image:
-    smaller = max(image.size) >= side
-    return image.resize((side, side), Image.Resampling.BOX if smaller else Image.Resampling.BICUBIC)
 
 
 class Member:

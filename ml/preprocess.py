@@ -54,9 +54,9 @@ class Preprocessing:
         return min(self.input_size, min(size))
 
 
-def downscale_to(image: Image.Image, side: int) -> Image.Image:
+def resize_square(image: Image.Image, side: int) -> Image.Image:
     """Square image resized to `side`: area averaging (the anti-aliased downscale), or bicubic
-    where it grows (only for `upsample` policies)."""
+    where it grows (`upsample` policies and small face crops)."""
     if image.size == (side, side):
         return image
     grows = image.width < side
@@ -94,7 +94,7 @@ def serving_views(image: Image.Image, pre: Preprocessing) -> list[Image.Image]:
     """The square views the model scores for one image (resize and native_crops policies)."""
     side = pre.view_side(image.size)
     if pre.policy == "resize":
-        return [downscale_to(centre_square(image), side)]
+        return [resize_square(centre_square(image), side)]
     if pre.policy == "native_crops":
         corners = crop_grid(image.size, side, pre.num_crops if side < min(image.size) else 1)
         return [square_crop(image, left, top, side) for left, top in corners]
@@ -111,7 +111,7 @@ def training_view(
     # resize and face_crops: a random square of 70-100% of the shorter side, then to `side`
     crop = max(1, round(min(width, height) * rng.uniform(0.7, 1.0)))
     left, top = rng.randint(0, width - crop), rng.randint(0, height - crop)
-    return downscale_to(square_crop(image, left, top, crop), side)
+    return resize_square(square_crop(image, left, top, crop), side)
 
 
 def to_tensor(views: list[Image.Image], pre: Preprocessing) -> torch.Tensor:
