@@ -49,6 +49,7 @@ class AssembleConfig:
     seed: int = 0
     target_precision: float = 0.95
     limit_per_class: int | None = None  # tiny assemblies (tests): validation images per class
+    save_scores: Path | None = None  # also write the validation logits here (.npz), to study
 
 
 def subset_weights(samples: Sequence[Sample]) -> np.ndarray:
@@ -109,6 +110,23 @@ def validation_report(
     return report
 
 
+def save_validation_scores(
+    path: Path,
+    original: dict[str, np.ndarray],
+    copy: dict[str, np.ndarray],
+    samples: Sequence[Sample],
+) -> None:
+    """Member logits (as given and after JPEG q85) with labels and subsets, so combiner
+    variants can be compared on the same validation scores without scoring again."""
+    np.savez_compressed(
+        path,
+        labels=np.array([sample.label for sample in samples]),
+        subsets=np.array([sample.subset for sample in samples]),
+        **{f"original/{m}": v for m, v in original.items()},
+        **{f"reencoded/{m}": v for m, v in copy.items()},
+    )
+
+
 def assemble(config: AssembleConfig) -> Path:
     config.out_dir.mkdir(parents=True, exist_ok=True)
     copy_members_as_float16(config)
@@ -120,6 +138,8 @@ def assemble(config: AssembleConfig) -> Path:
     members = [Member.load(config.out_dir, name) for name in config.members]
     original, copy = score_members(members, val)
     labels = np.array([sample.label for sample in val])
+    if config.save_scores is not None:
+        save_validation_scores(config.save_scores, original, copy, val)
     combiner = fit_combiner(
         original,
         labels,
@@ -151,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--version", default="verity-ensemble-0.1.0")
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save-scores", type=Path, help="write the validation logits (.npz)")
     args = parser.parse_args(argv)
     out = assemble(
         AssembleConfig(
@@ -160,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             version=args.version,
             data_dir=args.data_dir,
             seed=args.seed,
+            save_scores=args.save_scores,
         )
     )
     print(f"ensemble written to {out}")
