@@ -33,9 +33,13 @@ UPSAMPLE_TEXT = (
 )
 
 
+MIRRORED_TEXT = "; each view is also scored mirrored (mean logit)"
+
+
 def sees_text(pre: Preprocessing) -> str:
     template = UPSAMPLE_TEXT if pre.upsample else POLICY_TEXT[pre.policy]
-    return template.format(size=pre.input_size, crops=pre.num_crops)
+    text = template.format(size=pre.input_size, crops=pre.num_crops)
+    return text + MIRRORED_TEXT if pre.mirrored else text
 
 
 def _format(value: Any) -> str:

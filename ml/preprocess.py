@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 Policy = Literal["resize", "native_crops", "face_crops"]
 
@@ -34,6 +34,9 @@ class Preprocessing:
     min_side: int = 16  # shorter side below this: out of scope
     max_side: int | None = None  # longer side above this: out of scope (small-image specialists)
     upsample: bool = False  # resize policy: enlarge smaller images to input_size (bicubic)
+    # serving also scores each view mirrored (mean logit): for models trained with flips,
+    # whose two readings of one image disagree a little; doubles the member's cost
+    mirrored: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,14 +94,19 @@ def crop_grid(size: tuple[int, int], side: int, count: int) -> list[tuple[int, i
 
 
 def serving_views(image: Image.Image, pre: Preprocessing) -> list[Image.Image]:
-    """The square views the model scores for one image (resize and native_crops policies)."""
+    """The square views the model scores for one image (resize and native_crops policies),
+    each followed by its mirror image when `pre.mirrored`."""
     side = pre.view_side(image.size)
     if pre.policy == "resize":
-        return [resize_square(centre_square(image), side)]
-    if pre.policy == "native_crops":
+        views = [resize_square(centre_square(image), side)]
+    elif pre.policy == "native_crops":
         corners = crop_grid(image.size, side, pre.num_crops if side < min(image.size) else 1)
-        return [square_crop(image, left, top, side) for left, top in corners]
-    raise ValueError("face crops come from Member.views, not serving_views")
+        views = [square_crop(image, left, top, side) for left, top in corners]
+    else:
+        raise ValueError("face crops come from Member.views, not serving_views")
+    if not pre.mirrored:
+        return views
+    return [shown for view in views for shown in (view, ImageOps.mirror(view))]
 
 
 def training_view(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import torch
+from PIL import ImageOps
 
 from ml.checkpoint import DetectorConfig, load_checkpoint, save_checkpoint
 from ml.member import Member
@@ -61,6 +63,23 @@ def test_an_upsample_policy_enlarges_small_images_alike_in_training_and_serving(
     assert view.size == (96, 96)
     # enlarged smoothly (bicubic), not as blocks of repeated pixels
     assert len(set(view.getdata())) > 4 * 32 * 32 * 0.9
+
+
+def test_mirrored_serving_scores_each_view_and_its_mirror_image():
+    image = photo_like(300, 200)
+    pre = Preprocessing("resize", 32, min_side=16, mirrored=True)
+    plain, mirror = serving_views(image, pre)
+    assert plain.tobytes() == serving_views(image, replace(pre, mirrored=False))[0].tobytes()
+    assert mirror.tobytes() == ImageOps.mirror(plain).tobytes()
+    crops = Preprocessing("native_crops", 64, num_crops=4, mirrored=True)
+    assert len(serving_views(image, crops)) == 8
+
+
+def test_configs_saved_before_mirroring_existed_load_unmirrored():
+    saved = Preprocessing("resize", 96, mirrored=True).to_dict()
+    assert Preprocessing.from_dict(saved).mirrored
+    del saved["mirrored"]
+    assert not Preprocessing.from_dict(saved).mirrored
 
 
 def test_native_crops_keep_pixels_as_delivered():
