@@ -118,13 +118,13 @@ def save_validation_scores(
 ) -> None:
     """Member logits (as given and after JPEG q85) with labels and subsets, so combiner
     variants can be compared on the same validation scores without scoring again."""
-    np.savez_compressed(
-        path,
-        labels=np.array([sample.label for sample in samples]),
-        subsets=np.array([sample.subset for sample in samples]),
+    arrays: dict[str, Any] = {
+        "labels": np.array([sample.label for sample in samples]),
+        "subsets": np.array([sample.subset for sample in samples]),
         **{f"original/{m}": v for m, v in original.items()},
         **{f"reencoded/{m}": v for m, v in copy.items()},
-    )
+    }
+    np.savez_compressed(path, **arrays)
 
 
 def assemble(config: AssembleConfig) -> Path:
