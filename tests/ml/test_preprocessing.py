@@ -49,6 +49,17 @@ def test_float16_checkpoints_load_back_as_float32_models(tmp_path):
         assert torch.allclose(model(batch), loaded(batch), atol=1e-2)
 
 
+def test_to_tensor_normalises_each_channel_into_a_contiguous_nchw_batch():
+    pre = Preprocessing("resize", 32, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
+    views = [photo_like(32, 32), photo_like(32, 32)]
+    batch = to_tensor(views, pre)
+    assert batch.shape == (2, 3, 32, 32) and batch.dtype == torch.float32
+    assert batch.is_contiguous()
+    pixel = views[1].getpixel((5, 7))  # (x, y) -> batch[1, :, y, x]
+    expected = [(pixel[c] / 255 - pre.mean[c]) / pre.std[c] for c in range(3)]
+    assert torch.allclose(batch[1, :, 7, 5], torch.tensor(expected), atol=1e-6)
+
+
 def test_resize_policy_downscales_but_never_upsamples():
     pre = Preprocessing("resize", 32, min_side=16)
     assert [v.size for v in serving_views(photo_like(300, 200), pre)] == [(32, 32)]
