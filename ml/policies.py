@@ -1,9 +1,10 @@
 """Measure what a member should see: `python -m ml.policies --member resnet50`.
 
 Scores a trained member on the validation split (carved from the train shards) under other
-preprocessing policies than the one it was trained with: native crops (1, 4 or 9 of them), a
-downscale of the whole image, and, for trace models, upsampled copies of real photos (an
-upsampled real must not look generated). Prints ROC-AUC and accuracy per subset for each.
+preprocessing policies than the one it was trained with: native crops (1, 4 or 16 of them), a
+downscale of the whole image, each view also scored mirrored, and, for trace models, upsampled
+copies of real photos (an upsampled real must not look generated). Prints ROC-AUC and accuracy
+per subset for each.
 """
 
 from __future__ import annotations
@@ -26,15 +27,21 @@ from ml.preprocess import Preprocessing
 
 
 def variants(pre: Preprocessing) -> dict[str, Preprocessing]:
+    mirrored = {"as saved, each view also mirrored": replace(pre, mirrored=True)}
     if pre.policy == "native_crops":
         counts = sorted({1, 4, pre.num_crops, 16})
         crops = {f"native crops x{n}": replace(pre, num_crops=n) for n in counts}
-        return {**crops, f"downscale to {pre.input_size}": replace(pre, policy="resize")}
+        return {
+            **crops,
+            f"downscale to {pre.input_size}": replace(pre, policy="resize"),
+            **mirrored,
+        }
     if pre.policy == "resize":
         return {
             f"downscale to {pre.input_size}": pre,
             f"native crops {pre.input_size} x1": replace(pre, policy="native_crops", num_crops=1),
             f"native crops {pre.input_size} x4": replace(pre, policy="native_crops", num_crops=4),
+            **mirrored,
         }
     return {"face crops": pre}
 

@@ -131,7 +131,7 @@ def test_scope_follows_the_preprocessing():
     assert torch.isnan(torch.tensor(logits[1:])).all()
 
 
-def test_policy_comparison_covers_crops_and_downscale():
+def test_policy_comparison_covers_crops_downscale_and_mirroring():
     from ml.policies import variants
 
     crops = variants(Preprocessing("native_crops", 64, num_crops=8))
@@ -139,3 +139,4 @@ def test_policy_comparison_covers_crops_and_downscale():
     assert crops["downscale to 64"].policy == "resize"
     resized = variants(Preprocessing("resize", 224))
     assert {v.policy for v in resized.values()} == {"resize", "native_crops"}
+    assert [v.mirrored for v in resized.values()] == [False, False, False, True]
