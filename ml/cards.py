@@ -57,6 +57,19 @@ def metrics_table(metrics: dict[str, Any], columns: tuple[str, ...]) -> list[str
     return rows
 
 
+def lineage_lines(parent: dict[str, Any] | None) -> list[str]:
+    """One line per earlier run a fine-tuned member started from, most recent first."""
+    lines = []
+    while parent:
+        lines.append(
+            f"- Fine-tuned from a checkpoint trained before: device {parent.get('device')}, lr "
+            f"{parent.get('lr')}, ran {parent.get('epochs_run')} epochs, kept epoch "
+            f"{parent.get('best_epoch')}, {parent.get('duration_s')} s, {parent.get('date')}"
+        )
+        parent = parent.get("parent_training")
+    return lines
+
+
 def member_card(config: DetectorConfig) -> str:
     pre = config.preprocessing
     training = config.training
@@ -94,6 +107,7 @@ def member_card(config: DetectorConfig) -> str:
             f"- Seed {training.get('seed')}, device {training.get('device')}, bf16 autocast "
             f"{training.get('amp_bf16')}, {training.get('duration_s')} s, {training.get('date')}",
         ]
+        lines += lineage_lines(training.get("parent_training"))
     validation = config.metrics.get("validation", {})
     if validation:
         lines += ["", "## Validation (carved from train shards)", ""]

@@ -33,7 +33,13 @@ from tqdm import tqdm
 
 from ml.augment import WebAugment, augment_for_web
 from ml.cards import member_card
-from ml.checkpoint import DetectorConfig, load_checkpoint, parameter_count, save_checkpoint
+from ml.checkpoint import (
+    DetectorConfig,
+    load_checkpoint,
+    load_config,
+    parameter_count,
+    save_checkpoint,
+)
 from ml.data import (
     Sample,
     decode_rgb,
@@ -411,6 +417,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         "epochs_run": len(history),
         "best_epoch": best["epoch"],
         "parent": str(config.parent) if config.parent else None,
+        "parent_training": parent_training(config.parent, config.member),
         "device": device_name(device),
         "amp_bf16": config.amp,
         "duration_s": round(time.monotonic() - started, 1),
@@ -425,6 +432,16 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         progress, {"event": "done", "checkpoint_dir": str(directory), "best_epoch": best["epoch"]}
     )
     return TrainResult(directory, best["epoch"], best["val"], history)
+
+
+def parent_training(parent: Path | None, member: str) -> dict[str, Any] | None:
+    """How the checkpoint a fine-tune started from was trained (and its own parent's, and so
+    on), so a fine-tuned member's card still tells its whole history."""
+    if parent is None:
+        return None
+    training = load_config(parent, member).training
+    keys = ("device", "epochs_run", "best_epoch", "duration_s", "date", "parent_training")
+    return {"lr": training.get("recipe", {}).get("lr"), **{k: training.get(k) for k in keys}}
 
 
 def _first_judged_epoch(recipe: Recipe, epochs: int) -> int:

@@ -53,6 +53,32 @@ def test_training_writes_weights_config_card_and_history(trained):
     assert [e["event"] for e in events if e["event"] != "step"] == ["epoch", "epoch", "done"]
 
 
+def test_a_fine_tune_starts_from_its_parent_and_its_card_tells_the_lineage(
+    trained, data_dir, tmp_path
+):
+    out, result, _ = trained
+    tuned = train(
+        TrainConfig(
+            member="cnn",
+            out_dir=tmp_path,
+            data_dir=data_dir,
+            parent=result.checkpoint_dir,
+            epochs=1,
+            max_steps=2,
+            batch_size=32,
+            limit_per_class=64,
+            seed=1,
+        )
+    )
+    _, config = load_checkpoint(tuned.checkpoint_dir, "cnn")
+    parent = json.loads((out / "cnn" / "cnn.json").read_text())["training"]
+    assert config.training["recipe"]["lr"] == parent["recipe"]["lr"] / 10
+    assert config.training["parent_training"]["epochs_run"] == parent["epochs_run"] == 2
+    assert config.training["parent_training"]["date"] == parent["date"]
+    card = (tuned.checkpoint_dir / "cnn.md").read_text()
+    assert "Fine-tuned from a checkpoint trained before" in card and "ran 2 epochs" in card
+
+
 def test_the_checkpoint_loads_and_scores_images(trained, data_dir):
     out, _, _ = trained
     model, config = load_checkpoint(out / "cnn", "cnn")
