@@ -242,12 +242,18 @@ def ensemble_card(
         ]
         lines += metrics_table(_test_rows(test_report), TEST_COLUMNS)
     if throughput:
-        lines += ["", f"## Speed ({throughput['machine']})", ""]
+        peak = throughput["peak_gflops_fp32"]
+        lines += [
+            "",
+            f"## Speed ({throughput['machine']}; fp32 matmul peak {peak:.0f} GFLOP/s)",
+            "",
+        ]
         for label, row in throughput["sets"].items():
             e = row["ensemble"]
             lines.append(
                 f"- {label}: {e['batch_1']:.1f} images/s at batch 1, {e['batch_32']:.1f} "
-                f"at batch 32; {e['gflop_per_image']:.1f} GFLOP per image (both copies)"
+                f"at batch 32; {e['gflop_per_image']:.1f} GFLOP per image (both copies), "
+                f"{e['batch_32'] * e['gflop_per_image'] / peak:.0%} of the fp32 peak"
             )
     lines += [
         "",
