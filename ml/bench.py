@@ -19,6 +19,7 @@ import platform
 import resource
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,9 +92,11 @@ def onnxruntime_matmul_peak(side: int = 2048, repeats: int = 8) -> float:
     a, b = torch.randn(side, side), torch.randn(side, side)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "matmul.onnx"
-        torch.onnx.export(
-            _MatMul(), (a, b), str(path), input_names=["a", "b"], opset_version=18, dynamo=False
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on tracing, as in ml.runtime
+            torch.onnx.export(
+                _MatMul(), (a, b), str(path), input_names=["a", "b"], opset_version=18, dynamo=False
+            )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         session = onnxruntime.InferenceSession(

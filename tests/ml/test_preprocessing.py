@@ -73,7 +73,7 @@ def test_an_upsample_policy_enlarges_small_images_alike_in_training_and_serving(
     view = training_view(photo_like(32, 32), pre, pre.view_side((32, 32)), random.Random(0))
     assert view.size == (96, 96)
     # enlarged smoothly (bicubic), not as blocks of repeated pixels
-    assert len(set(view.getdata())) > 4 * 32 * 32 * 0.9
+    assert len(set(view.get_flattened_data())) > 4 * 32 * 32 * 0.9
 
 
 def test_mirrored_serving_scores_each_view_and_its_mirror_image():
