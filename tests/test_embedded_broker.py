@@ -1,4 +1,5 @@
-"""The quick start's embedded broker keeps every file under VERITY_VAR_DIR, wherever it starts."""
+"""The quick start's embedded defaults (SQLite, filesystem broker) keep every file under
+VERITY_VAR_DIR, wherever it starts, and need nothing to exist there beforehand."""
 
 from __future__ import annotations
 
@@ -15,15 +16,20 @@ app.send_task("workers.io_tasks.does_not_matter", queue="io")
 """
 
 
-def test_the_filesystem_broker_writes_only_under_the_var_folder(tmp_path):
-    started_in = tmp_path / "cwd"
-    started_in.mkdir()
+def embedded_env(var_dir: Path) -> dict[str, str]:
+    """This process's environment without the services: the quick start's defaults apply."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"CELERY_BROKER_URL", "DATABASE_URL", "VERITY_CACHE_URL"}
     }
-    env |= {"VERITY_VAR_DIR": str(tmp_path / "var"), "PYTHONPATH": str(REPO_ROOT)}
+    return env | {"VERITY_VAR_DIR": str(var_dir), "PYTHONPATH": str(REPO_ROOT)}
+
+
+def test_the_filesystem_broker_writes_only_under_the_var_folder(tmp_path):
+    started_in = tmp_path / "cwd"
+    started_in.mkdir()
+    env = embedded_env(tmp_path / "var")
 
     subprocess.run([sys.executable, "-c", PUBLISH], cwd=started_in, env=env, check=True)
 
@@ -31,3 +37,17 @@ def test_the_filesystem_broker_writes_only_under_the_var_folder(tmp_path):
     broker = tmp_path / "var" / "broker"
     assert any((broker / "queue").iterdir())  # the task message
     assert any((broker / "control").glob("*.exchange"))  # the exchange table
+
+
+def test_a_fresh_clone_migrates_its_embedded_database_without_a_var_folder(tmp_path):
+    var_dir = tmp_path / "fresh" / "var"  # nothing there yet, as in a new clone
+    env = embedded_env(var_dir)
+    load_settings = "import sys; sys.path.insert(0, 'platform'); import verity.settings"
+
+    # SQLite creates its file but not its folder: the settings make the folder
+    subprocess.run([sys.executable, "-c", load_settings], cwd=REPO_ROOT, env=env, check=True)
+    assert var_dir.is_dir()
+
+    migrate = [sys.executable, str(REPO_ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"]
+    subprocess.run(migrate, cwd=REPO_ROOT, env=env, check=True, timeout=300)
+    assert (var_dir / "verity.sqlite3").stat().st_size > 0

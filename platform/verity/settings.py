@@ -82,6 +82,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite creates its file but not the folder: a fresh clone has no var/ before `make run`
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # The web server and the worker write concurrently: WAL lets readers go on during a write,
     # IMMEDIATE transactions take the write lock up front instead of failing half-way.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
