@@ -61,10 +61,13 @@ def lineage_lines(parent: dict[str, Any] | None) -> list[str]:
     """One line per earlier run a fine-tuned member started from, most recent first."""
     lines = []
     while parent:
+        # Older checkpoints did not record their input size.
+        size = f" at {parent['input_size']} px" if parent.get("input_size") else ""
         lines.append(
-            f"- Fine-tuned from a checkpoint trained before: device {parent.get('device')}, lr "
-            f"{parent.get('lr')}, ran {parent.get('epochs_run')} epochs, kept epoch "
-            f"{parent.get('best_epoch')}, {parent.get('duration_s')} s, {parent.get('date')}"
+            f"- Fine-tuned from a checkpoint trained before{size}: device "
+            f"{parent.get('device')}, lr {parent.get('lr')}, ran {parent.get('epochs_run')} "
+            f"epochs, kept epoch {parent.get('best_epoch')}, {parent.get('duration_s')} s, "
+            f"{parent.get('date')}"
         )
         parent = parent.get("parent_training")
     return lines

@@ -439,9 +439,14 @@ def parent_training(parent: Path | None, member: str) -> dict[str, Any] | None:
     on), so a fine-tuned member's card still tells its whole history."""
     if parent is None:
         return None
-    training = load_config(parent, member).training
+    config = load_config(parent, member)
+    training = config.training
     keys = ("device", "epochs_run", "best_epoch", "duration_s", "date", "parent_training")
-    return {"lr": training.get("recipe", {}).get("lr"), **{k: training.get(k) for k in keys}}
+    return {
+        "lr": training.get("recipe", {}).get("lr"),
+        "input_size": config.preprocessing.input_size,
+        **{k: training.get(k) for k in keys},
+    }
 
 
 def _first_judged_epoch(recipe: Recipe, epochs: int) -> int:

@@ -75,8 +75,9 @@ def test_a_fine_tune_starts_from_its_parent_and_its_card_tells_the_lineage(
     assert config.training["recipe"]["lr"] == parent["recipe"]["lr"] / 10
     assert config.training["parent_training"]["epochs_run"] == parent["epochs_run"] == 2
     assert config.training["parent_training"]["date"] == parent["date"]
+    assert config.training["parent_training"]["input_size"] == 32
     card = (tuned.checkpoint_dir / "cnn.md").read_text()
-    assert "Fine-tuned from a checkpoint trained before" in card and "ran 2 epochs" in card
+    assert "Fine-tuned from a checkpoint trained before at 32 px" in card and "ran 2 epochs" in card
 
 
 def test_the_checkpoint_loads_and_scores_images(trained, data_dir):
@@ -212,6 +213,12 @@ def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, on
         table["peak_gflops_fp32_torch"], table["peak_gflops_fp32_onnxruntime"]
     )
     assert table["peak_gflops_fp32_onnxruntime"] > 1 and cifake["ensemble"]["batch_32"] > 0
+    # the ceiling is the higher of the readings taken before and after the models ran
+    assert table["peak_gflops_fp32"] == max(table["peak_gflops_fp32_readings"])
+    assert len(table["peak_gflops_fp32_readings"]) == 2
+    assert cifake["ensemble"]["ceiling_fp32"] == pytest.approx(
+        table["peak_gflops_fp32"] / cifake["ensemble"]["gflop_per_image"]
+    )
     assert "% of ceiling" in "\n".join(throughput_lines(table))
 
 
