@@ -126,12 +126,14 @@ RECIPES: dict[str, Recipe] = {
         channels_last=True,
     ),
     # A pretrained generalist: ImageNet features fine-tuned on web-sized images (not CIFAKE),
-    # at 192 px (not 224) to fit the CPU budget.
+    # at 256 px: the face sets' 256x256 images are then seen at their own pixels, and wild
+    # images (<= 384) are shrunk less. Fine-tuning the 192 px run at 256 raised validation
+    # ROC-AUC on every subset (wild 0.932 -> 0.948; ml/README.md).
     "generalist": Recipe(
         architecture="efficientnet_lite0",
         arch_kwargs={"dropout": 0.3},
         init_kwargs={"imagenet_init": True},
-        preprocessing=Preprocessing("resize", 192, IMAGENET_HALF, IMAGENET_HALF, min_side=128),
+        preprocessing=Preprocessing("resize", 256, IMAGENET_HALF, IMAGENET_HALF, min_side=128),
         subsets=("faces_140k", "faces_swap", "wild"),
         epochs=4,
         lr=5e-4,
