@@ -235,19 +235,15 @@ def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
-def _readings(table: dict[str, Any]) -> str:
-    readings = table.get("peak_gflops_fp32_readings", [table["peak_gflops_fp32"]])
-    return " and ".join(f"{reading:.0f}" for reading in readings)
-
-
 def throughput_lines(table: dict[str, Any]) -> list[str]:
+    readings = " and ".join(f"{peak:.0f}" for peak in table["peak_gflops_fp32_readings"])
     lines = [
         "",
         f"## Throughput on {table['machine']}",
         f"Measured matmul peak: fp32 {table['peak_gflops_fp32']:.0f} GFLOP/s (the faster of "
         f"PyTorch {table['peak_gflops_fp32_torch']:.0f} and ONNX Runtime "
         f"{table['peak_gflops_fp32_onnxruntime']:.0f}; the higher of the readings before and "
-        f"after the models ran: {_readings(table)}), bf16 {table['peak_gflops_bf16']:.0f} "
+        f"after the models ran: {readings}), bf16 {table['peak_gflops_bf16']:.0f} "
         "GFLOP/s (PyTorch). Serving runs in float32 on ONNX Runtime.",
         "",
         "| images | model | GFLOP/img | img/s batch 1 | img/s batch 32 | FLOP ceiling fp32 "
