@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ml.calibration import Combiner, fit_combiner
+from ml.calibration import Combiner, bands_out_of_fold, fit_combiner
 from ml.cards import ensemble_card, member_card
 from ml.checkpoint import load_checkpoint, save_checkpoint
 from ml.data import (
@@ -138,15 +138,12 @@ def assemble(config: AssembleConfig) -> Path:
     members = [Member.load(config.out_dir, name) for name in config.members]
     original, copy = score_members(members, val)
     labels = np.array([sample.label for sample in val])
+    subsets = np.array([sample.subset for sample in val])
     if config.save_scores is not None:
         save_validation_scores(config.save_scores, original, copy, val)
+    weights = subset_weights(val)
     combiner = fit_combiner(
-        original,
-        labels,
-        subset_weights(val),
-        config.target_precision,
-        seed=config.seed,
-        groups=np.array([sample.subset for sample in val]),
+        original, labels, weights, config.target_precision, seed=config.seed, groups=subsets
     )
     report = validation_report(combiner, original, copy, val)
     manifest = {
@@ -154,6 +151,9 @@ def assemble(config: AssembleConfig) -> Path:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "combiner": combiner.to_dict(),
         "validation": report,
+        "bands_out_of_fold": bands_out_of_fold(
+            original, labels, weights, subsets, config.target_precision, seed=config.seed
+        ),
         "validation_counts": {s: int(sum(x.subset == s for x in val)) for s in report},
     }
     (config.out_dir / ENSEMBLE_FILE).write_text(

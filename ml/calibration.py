@@ -8,7 +8,8 @@
   calibration is not fit on the very predictions it corrects.
 - Bands: `likely_ai` from the lowest threshold at which the images at or above it are AI
   with precision >= `target_precision` on validation, overall and within every subset (so
-  CIFAKE's easy thumbnails cannot buy a looser band for web images); `likely_real` likewise.
+  CIFAKE's easy thumbnails cannot buy a looser band for web images), the subsets' with a
+  standard error to spare; `likely_real` likewise.
 """
 
 from __future__ import annotations
@@ -81,14 +82,34 @@ def stack_features(member_logits: MemberLogits, members: Sequence[str]) -> np.nd
 
 
 def lowest_threshold(
-    scores: np.ndarray, positives: np.ndarray, weights: np.ndarray, target: float, support: int
+    scores: np.ndarray,
+    positives: np.ndarray,
+    weights: np.ndarray,
+    target: float,
+    support: int,
+    groups: np.ndarray | None = None,
+    pooling: float = 20.0,
+    standard_errors: float = 1.0,
 ) -> float | None:
-    """The lowest score t with weighted precision of {score >= t} >= target, counting only
-    thresholds that select at least `support` samples; None when there is none."""
+    """The lowest score t at which {score >= t} holds >= `support` samples and is >= `target`
+    precise: weighted, overall; and within every group, by `standard_errors` below its estimate.
+
+    A group's precision at t is believed, before its own samples, to be near the overall one,
+    worth `pooling` samples: estimate (hits + pooling x overall) / (count + pooling), standard
+    error sqrt(estimate (1 - estimate) / (count + pooling)). So a group with few samples above t
+    neither vetoes on its own nor is ignored, and the lowest crossing of a noisy precision
+    curve (an optimistic pick) needs a margin. None when no t qualifies.
+    """
     order = np.argsort(-scores, kind="stable")
     s, y, w = scores[order], positives[order], weights[order]
-    precision = np.cumsum(w * y) / np.cumsum(w)
-    ok = (precision >= target) & (np.arange(1, len(s) + 1) >= support)
+    overall = np.cumsum(w * y) / np.cumsum(w)
+    ok = (overall >= target) & (np.arange(1, len(s) + 1) >= support)
+    if groups is not None:
+        in_group = groups[order][None, :] == np.unique(groups)[:, None]
+        count = np.cumsum(in_group, axis=1) + pooling
+        estimate = (np.cumsum(in_group * y, axis=1) + pooling * overall) / count
+        bound = estimate - standard_errors * np.sqrt(estimate * (1 - estimate) / count)
+        ok &= (bound >= target).all(axis=0)
     return float(s[np.flatnonzero(ok)[-1]]) if ok.any() else None
 
 
@@ -99,30 +120,16 @@ def band_thresholds(
     target_precision: float,
     support: int = 30,
     groups: np.ndarray | None = None,
-    group_support: int = 10,
 ) -> tuple[float, float]:
-    """(likely_real up to, likely_ai from): precision of each decisive band >= the target,
-    overall and, with `groups`, within every group where `group_support` images can reach it."""
-    ai_from = lowest_threshold(probabilities, labels, weights, target_precision, support)
-    real_from = lowest_threshold(1 - probabilities, 1 - labels, weights, target_precision, support)
-    for group in np.unique(groups) if groups is not None else []:
-        rows = groups == group
-        ones = np.ones(int(rows.sum()))
-        p, y = probabilities[rows], labels[rows]
-        group_ai = lowest_threshold(p, y, ones, target_precision, group_support)
-        group_real = lowest_threshold(1 - p, 1 - y, ones, target_precision, group_support)
-        ai_from = _stricter(ai_from, group_ai)
-        real_from = _stricter(real_from, group_real)
+    """(likely_real up to, likely_ai from): each decisive band >= the target precise, overall
+    and, with `groups`, within every group (see `lowest_threshold`)."""
+    ai_from = lowest_threshold(probabilities, labels, weights, target_precision, support, groups)
+    real_from = lowest_threshold(
+        1 - probabilities, 1 - labels, weights, target_precision, support, groups
+    )
     likely_ai_from = max(ai_from, 0.5) if ai_from is not None else 1.0 + 1e-9
     likely_real_to = min(1 - real_from, 0.5) if real_from is not None else -1e-9
     return likely_real_to, likely_ai_from
-
-
-def _stricter(threshold: float | None, group_threshold: float | None) -> float | None:
-    """The higher of two thresholds; a group too small to reach the target does not veto."""
-    if threshold is None or group_threshold is None:
-        return threshold
-    return max(threshold, group_threshold)
 
 
 @dataclass
@@ -193,6 +200,15 @@ def out_of_fold_logits(
     return result
 
 
+def _calibrated_out_of_fold(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray, seed: int
+) -> tuple[tuple[float, float], np.ndarray]:
+    """Platt scaling fit on out-of-fold stacker logits, and those logits calibrated by it."""
+    held_out = out_of_fold_logits(features, labels, weights, folds=5, seed=seed)
+    platt = fit_platt(held_out, labels, weights)
+    return platt, sigmoid(platt[0] * held_out + platt[1])
+
+
 def fit_combiner(
     member_logits: MemberLogits,
     labels: np.ndarray,
@@ -211,9 +227,7 @@ def fit_combiner(
         scope = ~np.isnan(logits)
         temperatures[name] = fit_temperature(logits[scope], labels[scope], weights[scope])
     features = stack_features(member_logits, members)
-    held_out = out_of_fold_logits(features, labels, weights, folds=5, seed=seed)
-    platt = fit_platt(held_out, labels, weights)
-    calibrated = sigmoid(platt[0] * held_out + platt[1])
+    platt, calibrated = _calibrated_out_of_fold(features, labels, weights, seed)
     real_to, ai_from = band_thresholds(calibrated, labels, weights, target_precision, groups=groups)
     stacker = _fit_stacker(features, labels, weights)
     combiner = Combiner(
@@ -229,6 +243,56 @@ def fit_combiner(
     spreads = combiner.spread(member_logits)
     combiner.disagreement = max(0.5, weighted_quantile(spreads, weights, 1 - max_disagreement_rate))
     return combiner
+
+
+def bands_out_of_fold(
+    member_logits: MemberLogits,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray,
+    target_precision: float = 0.95,
+    repeats: int = 5,
+    seed: int = 0,
+) -> dict[str, dict[str, float | None]]:
+    """What the bands promise out of sample: per group, each band's precision and the decisive
+    share when the thresholds are fit on four fifths of the validation split and judged on the
+    rest (5 folds stratified by group, fewer when a group has fewer than 5 images; `repeats`
+    shuffles; calls pooled). None: no such call. Empty when a group has a single image."""
+    names, counts = np.unique(groups, return_counts=True)
+    folds = min(5, int(counts.min()))
+    if folds < 2:
+        return {}
+    features = stack_features(member_logits, sorted(member_logits))
+    _, probabilities = _calibrated_out_of_fold(features, labels, weights, seed)
+    calls = {name: np.zeros(5) for name in names}  # ai, ai right, real, real right, images
+    for repeat in range(repeats):
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat)
+        for fit_rows, held_rows in splitter.split(probabilities, groups):
+            real_to, ai_from = band_thresholds(
+                probabilities[fit_rows],
+                labels[fit_rows],
+                weights[fit_rows],
+                target_precision,
+                groups=groups[fit_rows],
+            )
+            for name in names:
+                rows = held_rows[groups[held_rows] == name]
+                ai, real = probabilities[rows] >= ai_from, probabilities[rows] <= real_to
+                calls[name] += [
+                    ai.sum(),
+                    labels[rows][ai].sum(),
+                    real.sum(),
+                    (1 - labels[rows][real]).sum(),
+                    len(rows),
+                ]
+    return {
+        str(name): {
+            "likely_ai_precision": float(c[1] / c[0]) if c[0] else None,
+            "likely_real_precision": float(c[3] / c[2]) if c[2] else None,
+            "decisive": float((c[0] + c[2]) / c[4]),
+        }
+        for name, c in calls.items()
+    }
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, quantile: float) -> float:

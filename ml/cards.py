@@ -222,7 +222,8 @@ def ensemble_card(
         "the other members' scope (`ml.calibration.stack_features`), then Platt scaling fit on "
         "out-of-fold stacker outputs; all fit on the validation split (subsets weighted equally).",
         f"- Bands: {_band_text(combiner)} (each band >= 95% precise on validation, overall "
-        "and within every subset).",
+        "and within every subset, there with a standard error to spare: "
+        "`ml.calibration.lowest_threshold`).",
         f"- Abstains (`inconclusive` + reason) when no member is in scope, when in-scope members'"
         f" probabilities span >= {combiner['disagreement']:.2f}, or when a JPEG q85 re-encode "
         "changes the band.",
@@ -237,6 +238,18 @@ def ensemble_card(
             ("count", "accuracy", "roc_auc", "ece", "decisive", "likely_ai_precision"),
         ),
     ]
+    if manifest.get("bands_out_of_fold"):
+        lines += [
+            "",
+            "## Bands out of sample (validation, 5-fold cross-validation x 5 shuffles)",
+            "",
+            "Thresholds fit on four fifths of the validation split, judged on the fifth:",
+            "",
+            *metrics_table(
+                manifest["bands_out_of_fold"],
+                ("likely_ai_precision", "likely_real_precision", "decisive"),
+            ),
+        ]
     if test_report:
         lines += [
             "",

@@ -7,8 +7,10 @@ import pytest
 
 from ml.calibration import (
     band_thresholds,
+    bands_out_of_fold,
     fit_combiner,
     fit_temperature,
+    lowest_threshold,
     sigmoid,
 )
 from ml.metrics import expected_calibration_error
@@ -93,3 +95,74 @@ def test_no_likely_ai_band_when_no_threshold_reaches_the_target():
     probability = np.full(200, 0.6)
     _, ai_from = band_thresholds(probability, labels, np.ones(200), 0.95)
     assert ai_from > 1.0
+
+
+def _calibrated(n: int, spread: float, rng: np.random.Generator):
+    """Scores that mean what they say: label ~ Bernoulli(score)."""
+    scores = sigmoid(rng.normal(0, spread, n))
+    return scores, (rng.random(n) < scores).astype(int)
+
+
+def test_subset_thresholds_hold_on_fresh_samples_from_the_same_subset():
+    """Fit on 2,000 easy and 200 hard samples, as on validation; judge the band on 400,000
+    fresh hard ones. The lowest crossing of the hard subset's noisy precision curve is an
+    optimistic pick: taken as it is, the band falls short of the target most of the time."""
+    rng = np.random.default_rng(6)
+    fresh, fresh_labels = _calibrated(400_000, 2.0, rng)
+    true_precision: dict[float, list[float]] = {0.0: [], 1.0: []}
+    for _ in range(40):
+        easy, easy_labels = _calibrated(2000, 6.0, rng)
+        hard, hard_labels = _calibrated(200, 2.0, rng)
+        scores = np.concatenate([easy, hard])
+        labels = np.concatenate([easy_labels, hard_labels])
+        groups = np.array(["easy"] * 2000 + ["hard"] * 200)
+        for standard_errors, found in true_precision.items():
+            t = lowest_threshold(
+                scores, labels, np.ones(2200), 0.95, 30, groups, standard_errors=standard_errors
+            )
+            assert t is not None
+            found.append(fresh_labels[fresh >= t].mean())
+    assert np.median(true_precision[0.0]) < 0.95 <= np.median(true_precision[1.0])
+    held = {k: np.mean(np.array(v) >= 0.95) for k, v in true_precision.items()}
+    assert held[1.0] >= 2 * held[0.0]
+
+
+def test_a_small_subset_with_a_confident_false_accusation_raises_the_band():
+    rng = np.random.default_rng(7)
+    easy_labels = rng.integers(0, 2, 4000)
+    easy = np.clip(easy_labels * 0.6 + rng.random(4000) * 0.4, 0, 1)
+    small, small_labels = np.array([0.99, 0.98, 0.97, 0.96, 0.95]), np.array([0, 1, 1, 1, 1])
+    scores = np.concatenate([easy, small])
+    labels = np.concatenate([easy_labels, small_labels])
+    groups = np.array(["easy"] * 4000 + ["small"] * 5)
+    _, pooled = band_thresholds(scores, labels, np.ones(4005), 0.95)
+    _, per_subset = band_thresholds(scores, labels, np.ones(4005), 0.95, groups=groups)
+    assert pooled < 0.95  # one accusation among 4,000 samples changes nothing...
+    assert per_subset > 0.99  # ...but it is one in five of its subset
+
+
+def test_bands_out_of_fold_report_each_subsets_precision_on_images_the_thresholds_never_saw():
+    rng = np.random.default_rng(8)
+    easy, easy_labels = _calibrated(3000, 6.0, rng)
+    hard, hard_labels = _calibrated(400, 2.0, rng)
+    logits = {"member": np.log(np.concatenate([easy, hard]) / (1 - np.concatenate([easy, hard])))}
+    labels = np.concatenate([easy_labels, hard_labels])
+    groups = np.array(["easy"] * 3000 + ["hard"] * 400)
+    report = bands_out_of_fold(logits, labels, np.ones(3400), groups, repeats=2)
+    assert set(report) == {"easy", "hard"}
+    assert report["easy"]["likely_ai_precision"] >= 0.95
+    assert report["hard"]["likely_ai_precision"] >= 0.9
+    assert report["easy"]["decisive"] > report["hard"]["decisive"] > 0.0
+
+
+def test_bands_out_of_fold_need_two_images_of_every_subset():
+    rng = np.random.default_rng(9)
+    scores, labels = _calibrated(300, 3.0, rng)
+    logits = {"member": np.log(scores / (1 - scores))}
+    groups = np.array(["big"] * 299 + ["lone"])
+    assert bands_out_of_fold(logits, labels, np.ones(300), groups) == {}
+    groups = np.array(["big"] * 297 + ["three"] * 3)  # three folds then
+    assert set(bands_out_of_fold(logits, labels, np.ones(300), groups, repeats=1)) == {
+        "big",
+        "three",
+    }

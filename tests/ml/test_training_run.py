@@ -125,6 +125,9 @@ def test_an_ensemble_assembled_from_it_predicts_and_explains(artefact, data_dir,
         assert heatmap.format == "PNG" and heatmap.size == (256, 256)
     card = (artefact / "MODEL_CARD.md").read_text()
     assert "verity-ensemble-test" in card and "cnn" in card
+    out_of_fold = json.loads((artefact / "ensemble.json").read_text())["bands_out_of_fold"]
+    assert 0.0 <= out_of_fold["cifake"]["decisive"] <= 1.0
+    assert "## Bands out of sample" in card
     assert (artefact / "cnn.safetensors").stat().st_size < 3_000_000  # float16
 
 
