@@ -140,6 +140,7 @@ TEST_COLUMNS = (
     "accuracy",
     "roc_auc",
     "ece",
+    "ece_if_calibrated",
     "accuracy_jpeg_q75",
     "decisive",
     "likely_ai_precision",

@@ -28,7 +28,7 @@ from ml.calibration import sigmoid
 from ml.cards import metrics_table
 from ml.data import DATASETS, Sample, decode_rgb, labelled_sample, limit_per_class, load_split
 from ml.ensemble import Ensemble, Prediction, default_ensemble_path
-from ml.metrics import binary_metrics, roc_points
+from ml.metrics import binary_metrics, ece_if_calibrated, roc_points
 from ml.plots import plot_curves
 
 Progress = Callable[[dict[str, Any]], None]
@@ -167,7 +167,10 @@ def per_source(scored: Scored) -> dict[str, dict[str, float]]:
 
 def summarise(ensemble: Ensemble, scored: Scored) -> dict[str, Any]:
     return {
-        "ensemble": binary_metrics(scored.labels, scored.probabilities),
+        "ensemble": {
+            **binary_metrics(scored.labels, scored.probabilities),
+            "ece_if_calibrated": ece_if_calibrated(scored.probabilities),
+        },
         "bands": band_summary(scored),
         "members": member_summary(ensemble, scored),
     }

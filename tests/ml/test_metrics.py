@@ -56,3 +56,19 @@ def test_roc_points_are_thinned_and_end_at_the_corners() -> None:
     assert (roc["fpr"][0], roc["tpr"][0]) == (0.0, 0.0)
     assert (roc["fpr"][-1], roc["tpr"][-1]) == (1.0, 1.0)
     assert roc_points([1, 1, 1], [0.2, 0.5, 0.9]) == {"fpr": [], "tpr": []}
+
+
+def test_ece_if_calibrated_is_what_calibrated_models_read_on_that_many_images() -> None:
+    import numpy as np
+
+    from ml.metrics import ece_if_calibrated
+
+    rng = np.random.default_rng(0)
+    few, many = rng.random(300), rng.random(30_000)
+    readings = [
+        expected_calibration_error(rng.random(300) < few, few) for _ in range(300)
+    ]  # labels drawn from the probabilities themselves: calibrated by construction
+    assert ece_if_calibrated(few) == pytest.approx(np.mean(readings), rel=0.1)
+    assert 0.05 < ece_if_calibrated(few) < 0.10  # 15 bins of ~20 images each
+    assert ece_if_calibrated(many) < ece_if_calibrated(few) / 5
+    assert math.isnan(ece_if_calibrated([]))

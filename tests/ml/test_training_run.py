@@ -200,7 +200,7 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
         with Image.open(tmp_path / f"holdout_{kind}.png") as plot:
             assert plot.format == "PNG"
     table = "\n".join(accuracy_lines(report) + floor_lines(report, None))
-    assert "| jpeg_q75 |" in table and "holdout ECE" in table
+    assert "| jpeg_q75 |" in table and "holdout ECE (calibrated, it would read 0." in table
 
 
 def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, onnx_cache):
