@@ -203,6 +203,15 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
     assert "| jpeg_q75 |" in table and "holdout ECE (calibrated, it would read 0." in table
 
 
+def test_a_matmul_too_slow_at_full_size_is_measured_on_a_smaller_matrix():
+    from ml.bench import affordable_side
+
+    # bf16 emulated at ~1 GFLOP/s: 34 ms at 256, 17 s at 2048; 9 runs must fit in 5 s
+    assert affordable_side(0.034, 2048, runs=9, budget_s=5.0) == 512
+    assert affordable_side(0.0002, 2048, runs=9, budget_s=5.0) == 2048  # fp32 at ~170 GFLOP/s
+    assert affordable_side(10.0, 2048, runs=9, budget_s=5.0) == 256  # never below the probe
+
+
 def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, onnx_cache):
     from ml.bench import throughput_lines, throughput_table
 
