@@ -8,8 +8,8 @@
   calibration is not fit on the very predictions it corrects.
 - Bands: `likely_ai` from the lowest threshold at which the images at or above it are AI
   with precision >= `target_precision` on validation, overall and within every subset (so
-  CIFAKE's easy thumbnails cannot buy a looser band for web images), the subsets' with a
-  standard error to spare; `likely_real` likewise.
+  CIFAKE's easy thumbnails cannot buy a looser band for web images), within every subset with
+  a standard error to spare; `likely_real` likewise.
 """
 
 from __future__ import annotations
