@@ -140,3 +140,51 @@ def test_policy_comparison_covers_crops_downscale_and_mirroring():
     resized = variants(Preprocessing("resize", 224))
     assert {v.policy for v in resized.values()} == {"resize", "native_crops"}
     assert [v.mirrored for v in resized.values()] == [False, False, False, True]
+
+
+class GrainMeter(torch.nn.Module):
+    """A shortcut detector: calls an image generated when it has fine grain (pixel-to-pixel
+    differences), which JPEG removes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(40.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grain = (x[..., 1:] - x[..., :-1]).abs().mean(dim=(1, 2, 3))
+        return self.scale * grain - 2.0
+
+
+def test_jpeg_sensitivity_exposes_a_pristine_means_generated_shortcut():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from ml.data import Sample
+    from ml.policies import jpeg_sensitivity
+
+    def grainy(seed: int) -> Image.Image:
+        base = np.asarray(photo_like(64, 64, seed), dtype=np.int16)
+        noise = np.random.default_rng(seed).integers(-12, 13, size=base.shape)
+        return Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8))
+
+    def stored(image: Image.Image, fmt: str) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **({"quality": 60} if fmt == "JPEG" else {}))
+        return buffer.getvalue()
+
+    # generated images arrive pristine (PNG), real photos already compressed (JPEG q60)
+    samples = [
+        Sample(stored(grainy(i), "PNG" if label else "JPEG"), label, "wild", "val", f"{i}", "", "")
+        for i, label in enumerate([1, 0] * 6)
+    ]
+    member = Member(
+        GrainMeter(),
+        DetectorConfig("grain", "cnn", {}, Preprocessing("resize", 64, min_side=16)),
+    )
+    report = jpeg_sensitivity(member, samples)["wild"]
+    assert report["n"] == 12
+    assert report["roc_auc"] == 1.0  # the shortcut separates the stored files perfectly
+    # a re-encode wipes the pristine look: generated images fall far towards "real"
+    assert report["logit_shift_ai"] < 2 * min(report["logit_shift_real"], -0.1)
