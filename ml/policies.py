@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ml.augment import jpeg_roundtrip, rescale
+from ml.calibration import sigmoid
 from ml.checkpoint import load_checkpoint
 from ml.data import Sample, available_datasets, decode_rgb, training_and_validation
 from ml.member import Member
@@ -83,7 +84,7 @@ def jpeg_sensitivity(
     labels = np.array([s.label for s in samples])
     subsets = np.array([s.subset for s in samples])
     report = {}
-    for subset in sorted(set(subsets)):
+    for subset in sorted(set(subsets.tolist())):
         mask = (subsets == subset) & ~np.isnan(before) & ~np.isnan(after)
         if not mask.any():
             continue
@@ -92,10 +93,8 @@ def jpeg_sensitivity(
         report[subset] = {
             "logit_shift_real": float(shift[y == 0].mean()) if (y == 0).any() else None,
             "logit_shift_ai": float(shift[y == 1].mean()) if (y == 1).any() else None,
-            "roc_auc": binary_metrics(y, 1 / (1 + np.exp(-before[mask])))["roc_auc"],
-            f"roc_auc_jpeg_q{quality}": binary_metrics(y, 1 / (1 + np.exp(-after[mask])))[
-                "roc_auc"
-            ],
+            "roc_auc": binary_metrics(y, sigmoid(before[mask]))["roc_auc"],
+            f"roc_auc_jpeg_q{quality}": binary_metrics(y, sigmoid(after[mask]))["roc_auc"],
             "n": int(mask.sum()),
         }
     return report

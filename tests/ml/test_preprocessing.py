@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import replace
 
+import numpy as np
 import torch
-from PIL import ImageOps
+from PIL import Image, ImageOps
 
 from ml.checkpoint import DetectorConfig, load_checkpoint, save_checkpoint
+from ml.data import Sample
 from ml.member import Member
 from ml.models import create_detector
+from ml.policies import jpeg_sensitivity
 from ml.preprocess import Preprocessing, crop_grid, serving_views, to_tensor, training_view
 from tests.ml.conftest import photo_like
 
@@ -156,14 +160,6 @@ class GrainMeter(torch.nn.Module):
 
 
 def test_jpeg_sensitivity_exposes_a_pristine_means_generated_shortcut():
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    from ml.data import Sample
-    from ml.policies import jpeg_sensitivity
-
     def grainy(seed: int) -> Image.Image:
         base = np.asarray(photo_like(64, 64, seed), dtype=np.int16)
         noise = np.random.default_rng(seed).integers(-12, 13, size=base.shape)
