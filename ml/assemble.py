@@ -24,10 +24,11 @@ from tqdm import tqdm
 
 from ml.calibration import Combiner, bands_out_of_fold, fit_combiner
 from ml.cards import ensemble_card, member_card
-from ml.checkpoint import load_checkpoint, save_checkpoint
+from ml.checkpoint import load_checkpoint, load_config, save_checkpoint
 from ml.data import (
     Sample,
     available_datasets,
+    check_same_validation_split,
     decode_rgb,
     limit_per_class,
     training_and_validation,
@@ -46,7 +47,7 @@ class AssembleConfig:
     version: str = "verity-ensemble-0.1.0"
     data_dir: Path | None = None
     val_fraction: float = 0.1
-    seed: int = 0
+    seed: int = 0  # carves the validation split (as the members did) and shuffles its folds
     target_precision: float = 0.95
     limit_per_class: int | None = None  # tiny assemblies (tests): validation images per class
     save_scores: Path | None = None  # also write the validation logits here (.npz), to study
@@ -60,6 +61,16 @@ def subset_weights(samples: Sequence[Sample]) -> np.ndarray:
         name: len(samples) / (len(names) * count) for name, count in zip(names, counts, strict=True)
     }
     return np.array([per_sample[subset] for subset in subsets])
+
+
+def check_members_share_the_split(config: AssembleConfig) -> None:
+    """Every member must have carved the validation split the combiner is fit on; one that
+    carved another has trained on some of its images and would look better than it is."""
+    for name in config.members:
+        training = load_config(config.runs / name, name).training
+        check_same_validation_split(
+            training, config.val_fraction, config.seed, f"member {name} ({config.runs / name})"
+        )
 
 
 def copy_members_as_float16(config: AssembleConfig) -> None:
@@ -128,6 +139,7 @@ def save_validation_scores(
 
 
 def assemble(config: AssembleConfig) -> Path:
+    check_members_share_the_split(config)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     copy_members_as_float16(config)
     datasets = available_datasets(config.data_dir)

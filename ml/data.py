@@ -14,9 +14,10 @@ import os
 import random
 import tarfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -27,6 +28,10 @@ _LABELS = {"fake": AI, "real": REAL}
 
 class OverlapError(RuntimeError):
     """A training image is byte-identical to an image of a test split."""
+
+
+class SplitMismatchError(ValueError):
+    """A checkpoint was trained beside another validation split than the one a run uses."""
 
 
 class DataError(RuntimeError):
@@ -197,6 +202,23 @@ def training_and_validation(
     pooled = dedupe([*pooled, *extra])
     assert_disjoint(pooled, hashes_of_test_splits(data_dir))
     return carve_validation(pooled, val_fraction, seed)
+
+
+def check_same_validation_split(
+    training: Mapping[str, Any], val_fraction: float, split_seed: int, checkpoint: str
+) -> None:
+    """Raise SplitMismatchError unless a checkpoint's training record carved its validation
+    split as (`val_fraction`, `split_seed`) do. A checkpoint that carved another split trained
+    on images this run would validate on: a fine-tune from it, or a combiner fit beside it,
+    would be judged on images it learnt."""
+    # checkpoints written before `split_seed` existed carved their split with `seed`
+    theirs = (training.get("val_fraction"), training.get("split_seed", training.get("seed")))
+    if theirs != (val_fraction, split_seed):
+        raise SplitMismatchError(
+            f"{checkpoint} carved its validation split with fraction {theirs[0]} and seed "
+            f"{theirs[1]}, this run with {val_fraction} and {split_seed}: it has trained on "
+            "images this run validates on"
+        )
 
 
 def limit_per_class(samples: Sequence[Sample], per_class: int | None) -> list[Sample]:

@@ -42,6 +42,7 @@ from ml.checkpoint import (
 )
 from ml.data import (
     Sample,
+    check_same_validation_split,
     decode_rgb,
     labelled_sample,
     limit_per_class,
@@ -71,7 +72,9 @@ class TrainConfig:
     limit_per_class: int | None = None  # tiny runs: at most N train images per subset and label
     max_steps: int | None = None  # per epoch
     val_fraction: float = 0.1
-    seed: int = 0
+    # carves the validation split: a member's whole lineage and its assemble must share it
+    split_seed: int = 0
+    seed: int = 0  # initialisation, batch order and augmentation
     device: str = "auto"
     amp: bool = True  # bf16 autocast (CPU with AMX, or GPU)
     threads: int | None = None
@@ -274,7 +277,7 @@ def split_for(config: TrainConfig, recipe: Recipe) -> tuple[list[Sample], list[S
     datasets = sorted({DATASET_OF_SUBSET.get(subset, subset) for subset in recipe.subsets})
     extra = [labelled_sample(image, label) for image, label in config.extra_samples]
     train_samples, val_samples = training_and_validation(
-        datasets, config.data_dir, extra, config.val_fraction, config.seed
+        datasets, config.data_dir, extra, config.val_fraction, config.split_seed
     )
     wanted = {*recipe.subsets, "extra"}
     return (
@@ -353,6 +356,11 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Train (or fine-tune from `config.parent`) one member; returns where the best epoch went."""
     started = time.monotonic()
     recipe = RECIPES[config.member]
+    if config.parent is not None:
+        parent = load_config(config.parent, config.member)
+        check_same_validation_split(
+            parent.training, config.val_fraction, config.split_seed, f"parent {config.parent}"
+        )
     seed_everything(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -413,6 +421,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
         "train_items": len(items),
         "val_counts": _counts(val_samples),
         "val_fraction": config.val_fraction,
+        "split_seed": config.split_seed,
         "seed": config.seed,
         "epochs_run": len(history),
         "best_epoch": best["epoch"],
@@ -505,7 +514,10 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     parser.add_argument("--patience", type=int)
     parser.add_argument("--limit-per-class", type=int, help="tiny runs: images per subset+label")
     parser.add_argument("--max-steps", type=int, help="at most this many steps per epoch")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
+    parser.add_argument(
+        "--split-seed", type=int, default=0, help="carves the validation split (keep it at 0)"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-amp", action="store_true", help="train in float32")
     parser.add_argument("--threads", type=int)
@@ -522,6 +534,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
         patience=args.patience,
         limit_per_class=args.limit_per_class,
         max_steps=args.max_steps,
+        split_seed=args.split_seed,
         seed=args.seed,
         device=args.device,
         amp=not args.no_amp,

@@ -9,8 +9,10 @@ from ml.data import (
     REAL,
     DataError,
     OverlapError,
+    SplitMismatchError,
     assert_disjoint,
     carve_validation,
+    check_same_validation_split,
     dedupe,
     hashes_of_test_splits,
     labelled_sample,
@@ -96,6 +98,16 @@ def test_validation_is_stratified_reproducible_and_disjoint_from_training():
     assert not {s.sha256 for s in train} & {s.sha256 for s in val}
     assert {s.split for s in val} == {"val"}
     assert len(train) + len(val) == len(samples)
+
+
+def test_a_checkpoint_that_carved_another_validation_split_is_refused():
+    check_same_validation_split({"val_fraction": 0.1, "split_seed": 0}, 0.1, 0, "mine")
+    # written before split_seed existed: `seed` carved the split
+    check_same_validation_split({"val_fraction": 0.1, "seed": 0}, 0.1, 0, "old")
+    with pytest.raises(SplitMismatchError, match="trained on images this run validates on"):
+        check_same_validation_split({"val_fraction": 0.1, "seed": 1}, 0.1, 0, "old")
+    with pytest.raises(SplitMismatchError, match=r"fraction 0\.2"):
+        check_same_validation_split({"val_fraction": 0.2, "split_seed": 0}, 0.1, 0, "other")
 
 
 def test_extra_samples_take_bytes_or_paths_and_check_the_label(tmp_path):

@@ -14,7 +14,7 @@ from PIL import Image
 
 from ml.assemble import AssembleConfig, assemble
 from ml.checkpoint import load_checkpoint
-from ml.data import decode_rgb, load_split
+from ml.data import SplitMismatchError, decode_rgb, load_split
 from ml.ensemble import Ensemble
 from ml.recipes import RECIPES
 from ml.train import Loop, TrainConfig, main, make_items, train
@@ -78,6 +78,28 @@ def test_a_fine_tune_starts_from_its_parent_and_its_card_tells_the_lineage(
     assert config.training["parent_training"]["input_size"] == 32
     card = (tuned.checkpoint_dir / "cnn.md").read_text()
     assert "Fine-tuned from a checkpoint trained before at 32 px" in card and "ran 2 epochs" in card
+
+
+def test_a_fine_tune_or_assemble_on_another_validation_split_is_refused(
+    trained, data_dir, tmp_path
+):
+    out, result, _ = trained
+    with pytest.raises(SplitMismatchError, match="parent"):
+        train(
+            TrainConfig(
+                member="cnn",
+                out_dir=tmp_path,
+                data_dir=data_dir,
+                parent=result.checkpoint_dir,
+                epochs=1,
+                max_steps=1,
+                limit_per_class=8,
+                split_seed=3,
+            )
+        )
+    with pytest.raises(SplitMismatchError, match="member cnn"):
+        assemble(AssembleConfig(members=["cnn"], runs=out, out_dir=tmp_path, seed=3))
+    assert not (tmp_path / "cnn").exists()
 
 
 def test_the_checkpoint_loads_and_scores_images(trained, data_dir):
