@@ -25,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 
 Band = Literal["likely_real", "inconclusive", "likely_ai"]
 MemberLogits = Mapping[str, np.ndarray]  # member -> logits, NaN where out of scope
+MAX_DISAGREEMENT_RATE = 0.05  # the share of validation images `models_disagree` may take
 
 
 def sigmoid(z: np.ndarray | float) -> np.ndarray:
@@ -173,12 +174,36 @@ class Combiner:
         return "inconclusive"
 
     def spread(self, member_logits: MemberLogits) -> np.ndarray:
-        """Max minus min of the in-scope members' calibrated probabilities (0 for one member)."""
-        table = np.stack(list(self.member_probabilities(member_logits).values()), axis=1)
-        in_scope = ~np.isnan(table)
-        high = np.where(in_scope, table, -np.inf).max(axis=1)
-        low = np.where(in_scope, table, np.inf).min(axis=1)
-        return np.where(in_scope.sum(axis=1) >= 2, high - low, 0.0)
+        return probability_spread(self.member_probabilities(member_logits))
+
+
+def probability_spread(member_probabilities: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Max minus min of the in-scope members' calibrated probabilities (0 for one member)."""
+    table = np.stack(list(member_probabilities.values()), axis=1)
+    in_scope = ~np.isnan(table)
+    high = np.where(in_scope, table, -np.inf).max(axis=1)
+    low = np.where(in_scope, table, np.inf).min(axis=1)
+    return np.where(in_scope.sum(axis=1) >= 2, high - low, 0.0)
+
+
+def disagreement_threshold(
+    spreads: np.ndarray, weights: np.ndarray, rate: float = MAX_DISAGREEMENT_RATE
+) -> float:
+    """The span reached by the most divided `rate` of images (weighted), but at least 0.5:
+    members half a scale apart are not a quarrel worth abstaining over."""
+    return max(0.5, weighted_quantile(spreads, weights, 1 - rate))
+
+
+def member_temperatures(
+    member_logits: MemberLogits, labels: np.ndarray, weights: np.ndarray
+) -> dict[str, float]:
+    """Each member's temperature, fit on the images in its scope."""
+    temperatures = {}
+    for name in sorted(member_logits):
+        logits = np.asarray(member_logits[name], dtype=float)
+        scope = ~np.isnan(logits)
+        temperatures[name] = fit_temperature(logits[scope], labels[scope], weights[scope])
+    return temperatures
 
 
 def _fit_stacker(
@@ -214,18 +239,14 @@ def fit_combiner(
     labels: np.ndarray,
     weights: np.ndarray,
     target_precision: float = 0.95,
-    max_disagreement_rate: float = 0.05,
+    max_disagreement_rate: float = MAX_DISAGREEMENT_RATE,
     seed: int = 0,
     groups: np.ndarray | None = None,
 ) -> Combiner:
     """Fit temperatures, stacker, calibration, bands and the disagreement rule on validation
     (`groups`: each sample's subset, for bands precise within every subset)."""
     members = sorted(member_logits)
-    temperatures = {}
-    for name in members:
-        logits = np.asarray(member_logits[name], dtype=float)
-        scope = ~np.isnan(logits)
-        temperatures[name] = fit_temperature(logits[scope], labels[scope], weights[scope])
+    temperatures = member_temperatures(member_logits, labels, weights)
     features = stack_features(member_logits, members)
     platt, calibrated = _calibrated_out_of_fold(features, labels, weights, seed)
     real_to, ai_from = band_thresholds(calibrated, labels, weights, target_precision, groups=groups)
@@ -241,7 +262,7 @@ def fit_combiner(
         disagreement=1.0,
     )
     spreads = combiner.spread(member_logits)
-    combiner.disagreement = max(0.5, weighted_quantile(spreads, weights, 1 - max_disagreement_rate))
+    combiner.disagreement = disagreement_threshold(spreads, weights, max_disagreement_rate)
     return combiner
 
 
@@ -253,18 +274,30 @@ def bands_out_of_fold(
     target_precision: float = 0.95,
     repeats: int = 5,
     seed: int = 0,
+    max_disagreement_rate: float = MAX_DISAGREEMENT_RATE,
 ) -> dict[str, dict[str, float | None]]:
     """What the bands promise out of sample: per group, each band's precision and the decisive
     share when the thresholds are fit on four fifths of the validation split and judged on the
     rest (5 folds stratified by group, fewer when a group has fewer than 5 images; `repeats`
-    shuffles; calls pooled). None: no such call. Empty when a group has a single image."""
+    shuffles; calls pooled). Also what the disagreement rule, fit alike, takes from those
+    decisive calls: their share of images and how often they were wrong (a rule worth having
+    takes calls wrong more often than those it leaves). None: no such call. Empty when a group
+    has a single image."""
     names, counts = np.unique(groups, return_counts=True)
     folds = min(5, int(counts.min()))
     if folds < 2:
         return {}
     features = stack_features(member_logits, sorted(member_logits))
     _, probabilities = _calibrated_out_of_fold(features, labels, weights, seed)
-    calls = {name: np.zeros(5) for name in names}  # ai, ai right, real, real right, images
+    temperatures = member_temperatures(member_logits, labels, weights)
+    spreads = probability_spread(
+        {
+            name: sigmoid(np.asarray(v, dtype=float) / temperatures[name])
+            for name, v in member_logits.items()
+        }
+    )
+    # per group: ai, ai right, real, real right, images, decisive taken by the rule, those wrong
+    calls = {name: np.zeros(7) for name in names}
     for repeat in range(repeats):
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + repeat)
         for fit_rows, held_rows in splitter.split(probabilities, groups):
@@ -275,23 +308,36 @@ def bands_out_of_fold(
                 target_precision,
                 groups=groups[fit_rows],
             )
+            disagreement = disagreement_threshold(
+                spreads[fit_rows], weights[fit_rows], max_disagreement_rate
+            )
             for name in names:
                 rows = held_rows[groups[held_rows] == name]
                 ai, real = probabilities[rows] >= ai_from, probabilities[rows] <= real_to
+                wrong = (ai & (labels[rows] == 0)) | (real & (labels[rows] == 1))
+                taken = (ai | real) & (spreads[rows] >= disagreement)
                 calls[name] += [
                     ai.sum(),
                     labels[rows][ai].sum(),
                     real.sum(),
                     (1 - labels[rows][real]).sum(),
                     len(rows),
+                    taken.sum(),
+                    (taken & wrong).sum(),
                 ]
+    return {str(name): _out_of_fold_summary(c) for name, c in calls.items()}
+
+
+def _out_of_fold_summary(c: np.ndarray) -> dict[str, float | None]:
+    decisive_wrong = c[0] - c[1] + c[2] - c[3]
+    kept = c[0] + c[2] - c[5]
     return {
-        str(name): {
-            "likely_ai_precision": float(c[1] / c[0]) if c[0] else None,
-            "likely_real_precision": float(c[3] / c[2]) if c[2] else None,
-            "decisive": float((c[0] + c[2]) / c[4]),
-        }
-        for name, c in calls.items()
+        "likely_ai_precision": float(c[1] / c[0]) if c[0] else None,
+        "likely_real_precision": float(c[3] / c[2]) if c[2] else None,
+        "decisive": float((c[0] + c[2]) / c[4]),
+        "taken_by_disagreement": float(c[5] / c[4]),
+        "wrong_among_taken": float(c[6] / c[5]) if c[5] else None,
+        "wrong_among_kept": float((decisive_wrong - c[6]) / kept) if kept else None,
     }
 
 

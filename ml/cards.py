@@ -242,13 +242,25 @@ def ensemble_card(
     if manifest.get("bands_out_of_fold"):
         lines += [
             "",
-            "## Bands out of sample (validation, 5-fold cross-validation x 5 shuffles)",
+            "## Bands and abstentions out of sample (validation, 5-fold cross-validation x 5 "
+            "shuffles)",
             "",
-            "Thresholds fit on four fifths of the validation split, judged on the fifth:",
+            "Band thresholds and the disagreement span fit on four fifths of the validation "
+            "split, judged on the fifth. `decisive`: calls the bands make; "
+            "`taken_by_disagreement`: those `models_disagree` turns inconclusive (share of "
+            "images); `wrong_among_taken` / `wrong_among_kept`: how often the calls it took "
+            "and the calls it left were wrong (n/a: no such call):",
             "",
             *metrics_table(
                 manifest["bands_out_of_fold"],
-                ("likely_ai_precision", "likely_real_precision", "decisive"),
+                (
+                    "likely_ai_precision",
+                    "likely_real_precision",
+                    "decisive",
+                    "taken_by_disagreement",
+                    "wrong_among_taken",
+                    "wrong_among_kept",
+                ),
             ),
         ]
     if test_report:

@@ -155,6 +155,21 @@ def test_bands_out_of_fold_report_each_subsets_precision_on_images_the_threshold
     assert report["easy"]["decisive"] > report["hard"]["decisive"] > 0.0
 
 
+def test_out_of_fold_the_disagreement_rule_takes_the_calls_a_wild_member_got_wrong():
+    """Two members that now and then err wildly (heavy-tailed noise): where they quarrel, the
+    combined call is often wrong, so the rule should take calls wrong far more often than
+    those it leaves."""
+    rng = np.random.default_rng(10)
+    z = rng.normal(0, 4, 4000)
+    labels = (rng.random(4000) < sigmoid(z)).astype(int)
+    logits = {name: z + np.clip(rng.standard_t(2, 4000) * 1.5, -12, 12) for name in "ab"}
+    report = bands_out_of_fold(logits, labels, np.ones(4000), np.array(["one"] * 4000), repeats=2)
+    one = report["one"]
+    assert 0.0 < one["taken_by_disagreement"] <= 0.05
+    assert one["wrong_among_taken"] > 5 * one["wrong_among_kept"]
+    assert one["wrong_among_kept"] < 0.05
+
+
 def test_bands_out_of_fold_need_two_images_of_every_subset():
     rng = np.random.default_rng(9)
     scores, labels = _calibrated(300, 3.0, rng)

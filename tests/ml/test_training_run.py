@@ -149,7 +149,8 @@ def test_an_ensemble_assembled_from_it_predicts_and_explains(artefact, data_dir,
     assert "verity-ensemble-test" in card and "cnn" in card
     out_of_fold = json.loads((artefact / "ensemble.json").read_text())["bands_out_of_fold"]
     assert 0.0 <= out_of_fold["cifake"]["decisive"] <= 1.0
-    assert "## Bands out of sample" in card
+    assert "## Bands and abstentions out of sample" in card
+    assert "wrong_among_taken" in out_of_fold["cifake"]
     assert (artefact / "cnn.safetensors").stat().st_size < 3_000_000  # float16
 
 
