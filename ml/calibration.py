@@ -153,10 +153,7 @@ class Combiner:
 
     def member_probabilities(self, member_logits: MemberLogits) -> dict[str, np.ndarray]:
         """Each member's own calibrated P(AI); NaN where out of scope."""
-        return {
-            name: sigmoid(np.asarray(member_logits[name], dtype=float) / self.temperatures[name])
-            for name in self.members
-        }
+        return tempered({name: member_logits[name] for name in self.members}, self.temperatures)
 
     def stacked_logit(self, member_logits: MemberLogits) -> np.ndarray:
         features = stack_features(member_logits, self.members)
@@ -175,6 +172,16 @@ class Combiner:
 
     def spread(self, member_logits: MemberLogits) -> np.ndarray:
         return probability_spread(self.member_probabilities(member_logits))
+
+
+def tempered(
+    member_logits: MemberLogits, temperatures: Mapping[str, float]
+) -> dict[str, np.ndarray]:
+    """Each member's P(AI) after its temperature; NaN where out of scope."""
+    return {
+        name: sigmoid(np.asarray(logits, dtype=float) / temperatures[name])
+        for name, logits in member_logits.items()
+    }
 
 
 def probability_spread(member_probabilities: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -290,12 +297,7 @@ def bands_out_of_fold(
     features = stack_features(member_logits, sorted(member_logits))
     _, probabilities = _calibrated_out_of_fold(features, labels, weights, seed)
     temperatures = member_temperatures(member_logits, labels, weights)
-    spreads = probability_spread(
-        {
-            name: sigmoid(np.asarray(v, dtype=float) / temperatures[name])
-            for name, v in member_logits.items()
-        }
-    )
+    spreads = probability_spread(tempered(member_logits, temperatures))
     # per group: ai, ai right, real, real right, images, decisive taken by the rule, those wrong
     calls = {name: np.zeros(7) for name in names}
     for repeat in range(repeats):
