@@ -33,6 +33,9 @@ class Recipe:
     subset_repeats: dict[str, float] = field(default_factory=dict)  # draws per epoch, x count
     face_finder: FaceFinder | None = None
     channels_last: bool = False
+    # Validate and keep an exponential moving average of the weights (decay per step) rather
+    # than the last step's: steadier where a few hundred validation images pick the epoch.
+    ema_decay: float | None = None
 
 
 ALL_SUBSETS = ("cifake", "faces_140k", "faces_swap", "wild")

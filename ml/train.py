@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from ml.augment import WebAugment, augment_for_web
@@ -299,6 +300,12 @@ class Loop:
     rng: random.Random
     progress: Progress | None
     workers: int = 0
+    averaged: AveragedModel | None = None  # the weights' moving average (recipe.ema_decay)
+
+    @property
+    def judged(self) -> nn.Module:
+        """The weights validation judges and the checkpoint keeps."""
+        return self.averaged.module if self.averaged is not None else self.model
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -314,6 +321,8 @@ class Loop:
         loss.backward()
         self.optimizer.step()
         self.scheduler.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
         return float(loss.item())
 
     def loader(self, batches: Sequence[Sequence[Item]]) -> torch.utils.data.DataLoader:
@@ -389,6 +398,9 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     rng = random.Random(config.seed)
     workers = loader_workers(config.loader_workers, device)
     loop = Loop(recipe, model, optimizer, scheduler, device, config.amp, rng, progress, workers)
+    if recipe.ema_decay is not None:
+        ema = get_ema_multi_avg_fn(recipe.ema_decay)
+        loop.averaged = AveragedModel(model, multi_avg_fn=ema, use_buffers=True)
 
     history: list[dict[str, Any]] = []
     # Model selection by log loss over the whole validation split. (The mean of per-subset
@@ -399,14 +411,14 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     for epoch in range(1, epochs + 1):
         batches = epoch_batches(items, recipe, batch_size, rng)[:steps_per_epoch]
         train_loss = loop.epoch(batches, f"{config.member} epoch {epoch}/{epochs}", epoch)
-        val = validate(model, detector_config, val_samples)
+        val = validate(loop.judged, detector_config, val_samples)
         elapsed = round(time.monotonic() - started, 1)
         record = {"epoch": epoch, "train_loss": train_loss, "val": val, "elapsed_s": elapsed}
         history.append(record)
         print(_epoch_line(record), file=sys.stderr, flush=True)
         _emit(progress, {"event": "epoch", **record})
         if val["loss"] < best["loss"]:
-            state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            state = {k: v.detach().clone() for k, v in loop.judged.state_dict().items()}
             best = {"loss": val["loss"], "epoch": epoch, "state": state, "val": val}
         elif epoch - max(best["epoch"], _first_judged_epoch(recipe, epochs)) >= patience:
             print(f"early stop: no better validation loss for {patience} epochs", file=sys.stderr)
@@ -487,6 +499,7 @@ def _recipe_summary(
         "subsets": list(recipe.subsets),
         "subset_repeats": recipe.subset_repeats,
         "init": recipe.init_kwargs,
+        "ema_decay": recipe.ema_decay,
     }
 
 

@@ -6,18 +6,21 @@ import io
 import json
 import math
 import random
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 import torch
 from PIL import Image
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ml.assemble import AssembleConfig, assemble
 from ml.checkpoint import load_checkpoint
 from ml.data import SplitMismatchError, decode_rgb, load_split
 from ml.ensemble import Ensemble
 from ml.recipes import RECIPES
-from ml.train import Loop, TrainConfig, main, make_items, train
+from ml.train import Loop, TrainConfig, main, make_items, split_for, train, validate
 
 pytestmark = pytest.mark.slow
 
@@ -283,3 +286,43 @@ def test_loader_processes_build_the_same_batches_as_the_training_process(data_di
     assert all(torch.equal(a, b) for a, b in zip(in_process, in_workers, strict=True))
     other_seed = epoch_inputs(recipe, batches, seed=8, workers=0)
     assert not all(torch.equal(a, b) for a, b in zip(in_process, other_seed, strict=True))
+
+
+def test_with_a_moving_average_the_loop_judges_the_averaged_weights():
+    model = nn.Sequential(nn.Linear(3, 1), nn.Flatten(0))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+    cpu = torch.device("cpu")
+    loop = Loop(RECIPES["cnn"], model, optimizer, scheduler, cpu, False, random.Random(0), None)
+    loop.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.75), use_buffers=True)
+    inputs, targets = torch.randn(8, 3), torch.ones(8)
+    after_each_step = []
+    for _ in range(3):
+        loop.step(inputs, targets)
+        after_each_step.append(model[0].weight.detach().clone())
+    expected = after_each_step[0]  # the first update copies the weights
+    for weights in after_each_step[1:]:
+        expected = 0.75 * expected + 0.25 * weights
+    assert torch.allclose(loop.judged[0].weight, expected)
+    assert not torch.allclose(loop.judged[0].weight, model[0].weight)
+
+
+def test_with_a_moving_average_the_checkpoint_holds_the_weights_validation_judged(
+    data_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(RECIPES, "cnn", replace(RECIPES["cnn"], ema_decay=0.9))
+    config = TrainConfig(
+        member="cnn",
+        out_dir=tmp_path,
+        data_dir=data_dir,
+        epochs=1,
+        max_steps=3,
+        batch_size=16,
+        limit_per_class=16,
+    )
+    result = train(config)
+    model, detector_config = load_checkpoint(result.checkpoint_dir, "cnn")
+    assert detector_config.training["recipe"]["ema_decay"] == 0.9
+    _, val_samples = split_for(config, RECIPES["cnn"])
+    again = validate(model, detector_config, val_samples)
+    assert again["loss"] == pytest.approx(result.val_metrics["loss"], abs=1e-5)
