@@ -107,6 +107,11 @@ def member_card(config: DetectorConfig) -> str:
             f"{recipe['epochs']} epochs, early stopping patience {recipe['patience']} "
             f"(ran {training.get('epochs_run')}, kept epoch {training.get('best_epoch')})",
             f"- Augmentation (both classes): {recipe['augment']}",
+            *(
+                [f"- Weights kept and validated: their moving average (decay {ema} per step)"]
+                if (ema := recipe.get("ema_decay"))
+                else []
+            ),
             f"- Seed {training.get('seed')}, device {training.get('device')}, bf16 autocast "
             f"{training.get('amp_bf16')}, {training.get('duration_s')} s, {training.get('date')}",
         ]

@@ -323,6 +323,8 @@ def test_with_a_moving_average_the_checkpoint_holds_the_weights_validation_judge
     result = train(config)
     model, detector_config = load_checkpoint(result.checkpoint_dir, "cnn")
     assert detector_config.training["recipe"]["ema_decay"] == 0.9
+    card = (result.checkpoint_dir / "cnn.md").read_text()
+    assert "their moving average (decay 0.9 per step)" in card
     _, val_samples = split_for(config, RECIPES["cnn"])
     again = validate(model, detector_config, val_samples)
     assert again["loss"] == pytest.approx(result.val_metrics["loss"], abs=1e-5)
