@@ -152,6 +152,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     # The face member: EfficientNet-Lite0 on face crops found by OpenCV's Haar cascade, at 160
     # px (near the size faces have in the data; a smaller view also means less upsampling).
+    # Its ~270 validation images with a face pick the epoch: judging the weights' moving
+    # average instead of the last step's lowered the best validation loss 0.325 -> 0.302.
     "face": Recipe(
         architecture="efficientnet_lite0",
         arch_kwargs={"dropout": 0.3},
@@ -165,5 +167,6 @@ RECIPES: dict[str, Recipe] = {
         augment=WEB_IMAGE_AUGMENT,
         face_finder=FaceFinder(),
         channels_last=True,
+        ema_decay=0.99,
     ),
 }
