@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,7 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float | None = None
     patience: int | None = None
+    ema_decay: float | None = None  # None: the recipe's (a moving average or none)
     limit_per_class: int | None = None  # tiny runs: at most N train images per subset and label
     max_steps: int | None = None  # per epoch
     val_fraction: float = 0.1
@@ -365,6 +366,8 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     """Train (or fine-tune from `config.parent`) one member; returns where the best epoch went."""
     started = time.monotonic()
     recipe = RECIPES[config.member]
+    if config.ema_decay is not None:
+        recipe = replace(recipe, ema_decay=config.ema_decay)
     if config.parent is not None:
         parent = load_config(config.parent, config.member)
         check_same_validation_split(
@@ -525,6 +528,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--patience", type=int)
+    parser.add_argument("--ema-decay", type=float, help="keep a moving average of the weights")
     parser.add_argument("--limit-per-class", type=int, help="tiny runs: images per subset+label")
     parser.add_argument("--max-steps", type=int, help="at most this many steps per epoch")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
@@ -545,6 +549,7 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
         batch_size=args.batch_size,
         lr=args.lr,
         patience=args.patience,
+        ema_decay=args.ema_decay,
         limit_per_class=args.limit_per_class,
         max_steps=args.max_steps,
         split_seed=args.split_seed,

@@ -6,7 +6,6 @@ import io
 import json
 import math
 import random
-from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -308,11 +307,12 @@ def test_with_a_moving_average_the_loop_judges_the_averaged_weights():
 
 
 def test_with_a_moving_average_the_checkpoint_holds_the_weights_validation_judged(
-    data_dir, tmp_path, monkeypatch
+    data_dir, tmp_path
 ):
-    monkeypatch.setitem(RECIPES, "cnn", replace(RECIPES["cnn"], ema_decay=0.9))
+    assert RECIPES["cnn"].ema_decay is None  # the run's own setting overrides the recipe's
     config = TrainConfig(
         member="cnn",
+        ema_decay=0.9,
         out_dir=tmp_path,
         data_dir=data_dir,
         epochs=1,
