@@ -19,7 +19,17 @@ from ml.checkpoint import load_checkpoint
 from ml.data import SplitMismatchError, decode_rgb, load_split
 from ml.ensemble import Ensemble
 from ml.recipes import RECIPES
-from ml.train import Loop, TrainConfig, main, make_items, split_for, train, validate
+from ml.train import (
+    Loop,
+    TrainConfig,
+    main,
+    make_items,
+    parse_args,
+    split_for,
+    train,
+    uses_bf16,
+    validate,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +62,8 @@ def test_training_writes_weights_config_card_and_history(trained):
     assert config["preprocessing"]["input_size"] == 32
     assert config["training"]["train_counts"]["cifake"] == {"ai": 64, "real": 64}
     assert "validation split carved from the train shards" in (directory / "cnn.md").read_text()
+    # bf16 autocast only where it was asked for or a GPU trained it
+    assert config["training"]["amp_bf16"] == (config["training"]["device"] != "cpu")
     assert [e["event"] for e in events if e["event"] != "step"] == ["epoch", "epoch", "done"]
 
 
@@ -328,3 +340,10 @@ def test_with_a_moving_average_the_checkpoint_holds_the_weights_validation_judge
     _, val_samples = split_for(config, RECIPES["cnn"])
     again = validate(model, detector_config, val_samples)
     assert again["loss"] == pytest.approx(result.val_metrics["loss"], abs=1e-5)
+
+
+def test_bf16_autocast_is_for_gpus_unless_asked_for():
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert (uses_bf16(cpu, None), uses_bf16(gpu, None)) == (False, True)
+    assert (uses_bf16(cpu, True), uses_bf16(gpu, False)) == (True, False)
+    assert [parse_args(flags).amp for flags in ([], ["--amp"], ["--no-amp"])] == [None, True, False]
