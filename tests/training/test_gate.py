@@ -53,6 +53,22 @@ def test_tolerance_edge(cifake_auc: float, promoted: bool) -> None:
     assert decide(candidate, PRODUCTION, GatePolicy(tolerance=0.002)).promote is promoted
 
 
+@pytest.mark.parametrize(
+    ("wild_auc", "promoted"),
+    [
+        (0.9001, False),  # the size of gain a retrain with a worse member was promoted on
+        (0.9020, False),  # exactly the noise "as good" forgives: not better
+        (0.90201, True),  # just past it
+    ],
+)
+def test_better_means_more_than_the_noise(wild_auc: float, promoted: bool) -> None:
+    decision = decide(table(wild={"roc_auc": wild_auc}), PRODUCTION)
+
+    assert decision.promote is promoted
+    if not promoted:
+        assert any("must rise by more than 0.002" in reason for reason in decision.reasons)
+
+
 def test_worse_calibration_is_refused() -> None:
     candidate = table(wild={"roc_auc": 0.95, "ece": 0.060})
 
