@@ -112,6 +112,19 @@ def member_card(config: DetectorConfig) -> str:
                 if (ema := recipe.get("ema_decay"))
                 else []
             ),
+            *(
+                [
+                    f"- Batch-norm statistics measured on the serving views of {count} training "
+                    "images before each validation"
+                ]
+                if (count := training.get("batch_norm_images"))
+                else []
+            ),
+            *(
+                ["- No epoch beat the parent on validation: the parent's weights are kept"]
+                if training.get("parent") and training.get("best_epoch") == 0
+                else []
+            ),
             f"- Seed {training.get('seed')}, device {training.get('device')}, bf16 autocast "
             f"{training.get('amp_bf16')}, {training.get('duration_s')} s, {training.get('date')}",
         ]

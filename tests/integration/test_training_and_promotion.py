@@ -60,6 +60,7 @@ def test_a_tiny_run_on_the_train_queue_registers_an_evaluated_candidate(
     assert candidate.artefact_sha256 == artefact_digest(Path(candidate.artefact_path))
     assert run.progress == 1.0 and run.device.startswith(("cpu", "cuda"))
     assert "cnn epoch 1" in run.log and "gate:" in run.log
+    assert "cnn as it starts (the parent): val loss" in run.log  # a fine-tune must beat it
     holdouts = {h.name for h in latest_holdouts()}
     assert holdouts >= {"cifake", "faces_140k", "faces_swap", "wild"}
     for version in (candidate, production):

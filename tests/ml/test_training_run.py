@@ -18,6 +18,7 @@ from ml.assemble import AssembleConfig, assemble
 from ml.checkpoint import load_checkpoint
 from ml.data import SplitMismatchError, decode_rgb, load_split
 from ml.ensemble import Ensemble
+from ml.preprocess import to_tensor
 from ml.recipes import RECIPES
 from ml.train import (
     Loop,
@@ -25,6 +26,8 @@ from ml.train import (
     main,
     make_items,
     parse_args,
+    recalibrate_batch_norm,
+    serving_views_of,
     split_for,
     train,
     uses_bf16,
@@ -61,7 +64,11 @@ def test_training_writes_weights_config_card_and_history(trained):
     config = json.loads((directory / "cnn.json").read_text())
     assert config["preprocessing"]["input_size"] == 32
     assert config["training"]["train_counts"]["cifake"] == {"ai": 64, "real": 64}
-    assert "validation split carved from the train shards" in (directory / "cnn.md").read_text()
+    card = (directory / "cnn.md").read_text()
+    assert "validation split carved from the train shards" in card
+    # the cnn recipe measures batch-norm statistics again on serving views (all 128 images here)
+    assert config["training"]["batch_norm_images"] == 128
+    assert "Batch-norm statistics measured on the serving views of 128 training images" in card
     # bf16 autocast only where it was asked for or a GPU trained it
     assert config["training"]["amp_bf16"] == (config["training"]["device"] != "cpu")
     assert [e["event"] for e in events if e["event"] != "step"] == ["epoch", "epoch", "done"]
@@ -92,6 +99,43 @@ def test_a_fine_tune_starts_from_its_parent_and_its_card_tells_the_lineage(
     assert config.training["parent_training"]["input_size"] == 32
     card = (tuned.checkpoint_dir / "cnn.md").read_text()
     assert "Fine-tuned from a checkpoint trained before at 32 px" in card and "ran 2 epochs" in card
+
+
+def test_a_fine_tune_that_never_beats_its_parent_keeps_the_parent(trained, data_dir, tmp_path):
+    _, result, _ = trained
+    events: list[dict] = []
+    tuned = train(
+        TrainConfig(
+            member="cnn",
+            out_dir=tmp_path,
+            data_dir=data_dir,
+            parent=result.checkpoint_dir,
+            epochs=2,
+            max_steps=2,
+            batch_size=32,
+            limit_per_class=64,
+            lr=50.0,  # wrecks the weights in a step: no epoch can beat the parent
+            seed=1,
+        ),
+        progress=events.append,
+    )
+    parent_model, parent_config = load_checkpoint(result.checkpoint_dir, "cnn")
+    tuned_model, tuned_config = load_checkpoint(tuned.checkpoint_dir, "cnn")
+    assert tuned.best_epoch == 0 and tuned_config.training["best_epoch"] == 0
+    assert [e["event"] for e in events if e["event"] != "step"][:2] == ["parent", "epoch"]
+    epoch_zero = tuned.history[0]
+    assert epoch_zero["epoch"] == 0 and epoch_zero["train_loss"] is None
+    # the parent judged again on the same split reads what its own card says
+    parent_loss = parent_config.metrics["validation"]["loss"]
+    assert epoch_zero["val"]["loss"] == pytest.approx(parent_loss, abs=1e-3)
+    assert all(
+        record["val"]["loss"] > parent_loss or math.isnan(record["val"]["loss"])
+        for record in tuned.history[1:]
+    )
+    for name, weights in parent_model.state_dict().items():
+        assert torch.equal(weights, tuned_model.state_dict()[name]), name
+    card = (tuned.checkpoint_dir / "cnn.md").read_text()
+    assert "No epoch beat the parent on validation: the parent's weights are kept" in card
 
 
 def test_a_fine_tune_or_assemble_on_another_validation_split_is_refused(
@@ -340,6 +384,23 @@ def test_with_a_moving_average_the_checkpoint_holds_the_weights_validation_judge
     _, val_samples = split_for(config, RECIPES["cnn"])
     again = validate(model, detector_config, val_samples)
     assert again["loss"] == pytest.approx(result.val_metrics["loss"], abs=1e-5)
+
+
+def test_batch_norm_statistics_are_measured_again_on_the_views_serving_makes(data_dir):
+    recipe = RECIPES["cnn"]
+    items = make_items(load_split("cifake", "test", data_dir)[:40], recipe.preprocessing, None)
+    normalise = nn.BatchNorm2d(3, momentum=0.1)
+    model = nn.Sequential(normalise, nn.Dropout(0.9), nn.BatchNorm2d(3))
+    model.train()  # as the training loop leaves it
+    recalibrate_batch_norm(model, items, recipe.preprocessing, None, torch.device("cpu"))
+    views = [view for item in items for view in serving_views_of(item, recipe.preprocessing, None)]
+    pixels = to_tensor(views, recipe.preprocessing)
+    assert torch.allclose(normalise.running_mean, pixels.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert torch.allclose(normalise.running_var, pixels.var(dim=(0, 2, 3)), rtol=1e-3)
+    # dropout was off while measuring (at p 0.9 it would have scaled what follows it tenfold),
+    # so the second layer saw the first one's normalised output as is
+    assert torch.allclose(model[2].running_var, torch.ones(3), atol=1e-2)
+    assert normalise.momentum == 0.1 and model.training  # left as training had it
 
 
 def test_bf16_autocast_is_for_gpus_unless_asked_for():

@@ -298,15 +298,20 @@ class ProgressRecorder:
         index, total, name = self._member
         epoch = event.get("epoch", self._epochs)
         within = (epoch - 1 + event.get("step", 0) / max(event.get("steps", 1), 1)) / self._epochs
-        if event.get("event") == "epoch":
+        kind = event.get("event")
+        if kind == "parent":
+            self.lines.append(f"{name} as it starts (the parent): val {_brief(event['val'])}")
+        elif kind == "epoch":
             within = epoch / self._epochs
             self.lines.append(
                 f"{name} epoch {epoch}: train loss {event['train_loss']:.4f}, "
                 f"val {_brief(event.get('val', {}))}"
             )
+        elif kind == "done" and event.get("best_epoch") == 0:
+            self.lines.append(f"{name}: no epoch beat the parent on validation; kept its weights")
         self.progress = self.TRAINING_SHARE * (index + min(within, 1.0)) / total
         self.detail = {"stage": "training", "member": name, **_scalars(event)}
-        self._save(force=event.get("event") != "step")
+        self._save(force=kind != "step")
 
     def evaluation(self, event: dict[str, Any]) -> None:
         self.detail = {"stage": "evaluating", **_scalars(event)}
@@ -334,5 +339,9 @@ def _scalars(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _brief(val: dict[str, Any]) -> str:
-    keys = ("accuracy", "roc_auc", "balanced_loss")
-    return ", ".join(f"{k} {val[k]:.4f}" for k in keys if isinstance(val.get(k), (int, float)))
+    """`ml.train.validate`'s report in a line: the pooled loss, then each subset's figures."""
+    parts = [f"loss {val['loss']:.4f}"] if isinstance(val.get("loss"), float) else []
+    for subset, entry in sorted(val.items()):
+        if isinstance(entry, dict):
+            parts.append(f"{subset} accuracy {entry['accuracy']:.4f} auc {entry['roc_auc']:.4f}")
+    return ", ".join(parts)
