@@ -116,8 +116,14 @@ def training_view(
     width, height = image.size
     if pre.policy == "native_crops":
         return square_crop(image, rng.randint(0, width - side), rng.randint(0, height - side), side)
-    # resize and face_crops: a random square of 70-100% of the shorter side, then to `side`
+    # resize and face_crops: a random square of 70-100% of the shorter side, then to `side`;
+    # none smaller than `side` where serving never enlarges: enlarged crops of 32 px CIFAKE
+    # images trained the CNN worse than the images as they are (8 epochs on the CPU: validation
+    # loss 0.139 against 0.120, accuracy 0.949 against 0.954) and skewed its batch-norm
+    # statistics (ml/README.md)
     crop = max(1, round(min(width, height) * rng.uniform(0.7, 1.0)))
+    if pre.policy == "resize" and not pre.upsample:
+        crop = max(crop, min(side, width, height))
     left, top = rng.randint(0, width - crop), rng.randint(0, height - crop)
     return resize_square(square_crop(image, left, top, crop), side)
 

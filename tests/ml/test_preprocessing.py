@@ -125,6 +125,17 @@ def test_training_views_have_the_serving_size():
         assert training_view(photo_like(*size), pre, side, rng).size == (side, side)
 
 
+def test_training_never_enlarges_what_serving_never_enlarges():
+    rng = random.Random(0)
+    cnn = Preprocessing("resize", 32, min_side=32, max_side=64)
+    small = photo_like(32, 32)
+    for _ in range(20):  # a 32 px image is seen whole, as serving sees it
+        assert training_view(small, cnn, 32, rng).tobytes() == small.tobytes()
+    larger = photo_like(64, 64)  # still cropped at random, then downscaled
+    views = {training_view(larger, cnn, 32, rng).tobytes() for _ in range(10)}
+    assert len(views) > 1 and all(len(view) == 32 * 32 * 3 for view in views)
+
+
 def test_scope_follows_the_preprocessing():
     cnn = Member(
         create_detector("cnn"),
