@@ -74,23 +74,27 @@ def test_training_writes_weights_config_card_and_history(trained):
     assert [e["event"] for e in events if e["event"] != "step"] == ["epoch", "epoch", "done"]
 
 
+def fine_tune_of(parent, data_dir, out_dir, *, epochs, lr=None):
+    """A few steps of the cnn from `parent` on the fixture's slice (same split, same seed)."""
+    return TrainConfig(
+        member="cnn",
+        out_dir=out_dir,
+        data_dir=data_dir,
+        parent=parent,
+        epochs=epochs,
+        max_steps=2,
+        batch_size=32,
+        limit_per_class=64,
+        lr=lr,
+        seed=1,
+    )
+
+
 def test_a_fine_tune_starts_from_its_parent_and_its_card_tells_the_lineage(
     trained, data_dir, tmp_path
 ):
     out, result, _ = trained
-    tuned = train(
-        TrainConfig(
-            member="cnn",
-            out_dir=tmp_path,
-            data_dir=data_dir,
-            parent=result.checkpoint_dir,
-            epochs=1,
-            max_steps=2,
-            batch_size=32,
-            limit_per_class=64,
-            seed=1,
-        )
-    )
+    tuned = train(fine_tune_of(result.checkpoint_dir, data_dir, tmp_path, epochs=1))
     _, config = load_checkpoint(tuned.checkpoint_dir, "cnn")
     parent = json.loads((out / "cnn" / "cnn.json").read_text())["training"]
     assert config.training["recipe"]["lr"] == parent["recipe"]["lr"] / 10
@@ -105,18 +109,8 @@ def test_a_fine_tune_that_never_beats_its_parent_keeps_the_parent(trained, data_
     _, result, _ = trained
     events: list[dict] = []
     tuned = train(
-        TrainConfig(
-            member="cnn",
-            out_dir=tmp_path,
-            data_dir=data_dir,
-            parent=result.checkpoint_dir,
-            epochs=2,
-            max_steps=2,
-            batch_size=32,
-            limit_per_class=64,
-            lr=50.0,  # wrecks the weights in a step: no epoch can beat the parent
-            seed=1,
-        ),
+        # a rate that wrecks the weights in a step: no epoch can beat the parent
+        fine_tune_of(result.checkpoint_dir, data_dir, tmp_path, epochs=2, lr=50.0),
         progress=events.append,
     )
     parent_model, parent_config = load_checkpoint(result.checkpoint_dir, "cnn")
