@@ -87,6 +87,11 @@ def onnx_runner(model: nn.Module, weights: Path, example_side: int) -> Runner:
         export_onnx(model, example_side, path)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
+    # Each member has its own session and thread pool; a pool that spins after its call keeps
+    # a core busy while the next member runs. Without spinning, on a 2-core Sapphire Rapids
+    # Xeon: the ensemble scored a 32 px image alone in 37 ms instead of 102, and CIFAKE
+    # batches of 32 at 54.8 images/s instead of 41.0.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def run(batch: torch.Tensor) -> np.ndarray:
