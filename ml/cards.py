@@ -289,10 +289,11 @@ def ensemble_card(
         ]
         lines += metrics_table(_test_rows(test_report), TEST_COLUMNS)
     if throughput:
-        peak = throughput["peak_gflops_fp32"]
+        peak, peak_bf16 = throughput["peak_gflops_fp32"], throughput["peak_gflops_bf16"]
         lines += [
             "",
-            f"## Speed ({throughput['machine']}; fp32 matmul peak {peak:.0f} GFLOP/s)",
+            f"## Speed ({throughput['machine']}; matmul peak fp32 {peak:.0f}, bf16 "
+            f"{peak_bf16:.0f} GFLOP/s)",
             "",
         ]
         for label, row in throughput["sets"].items():
@@ -300,7 +301,7 @@ def ensemble_card(
             lines.append(
                 f"- {label}: {e['batch_1']:.1f} images/s at batch 1, {e['batch_32']:.1f} "
                 f"at batch 32; {e['gflop_per_image']:.1f} GFLOP per image (both copies), "
-                f"{e['batch_32'] * e['gflop_per_image'] / peak:.0%} of the fp32 peak"
+                f"{e['batch_32'] / e['ceiling']:.0%} of the FLOP ceiling in {e['precision']}"
             )
     lines += [
         "",

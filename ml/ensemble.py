@@ -27,7 +27,7 @@ from PIL import Image
 from ml.augment import jpeg_roundtrip
 from ml.calibration import Band, Combiner
 from ml.member import Member, member_logits
-from ml.runtime import Runtime, default_runtime
+from ml.runtime import Runtime, bf16_allowed, default_runtime
 
 ENSEMBLE_FILE = "ensemble.json"
 REENCODE_QUALITY = 85
@@ -70,9 +70,12 @@ class Ensemble:
         raise KeyError(f"no member {name!r}; members: {', '.join(self.members)}")
 
     @classmethod
-    def load(cls, path: Path | str, runtime: Runtime | None = None) -> Ensemble:
+    def load(
+        cls, path: Path | str, runtime: Runtime | None = None, allow_bf16: bool | None = None
+    ) -> Ensemble:
         """Load an artefact directory (ensemble.json + one checkpoint per member). Local only.
-        `runtime`: "onnx" or "torch" (default: `ml.runtime.default_runtime()`)."""
+        `runtime`: "onnx" or "torch" (default: `ml.runtime.default_runtime()`); `allow_bf16`:
+        members may serve in bf16 where it pays (default: `ml.runtime.bf16_allowed()`)."""
         directory = Path(path)
         manifest = directory / ENSEMBLE_FILE
         if not manifest.is_file():
@@ -82,7 +85,8 @@ class Ensemble:
         raw = json.loads(manifest.read_text(encoding="utf-8"))
         combiner = Combiner.from_dict(raw["combiner"])
         chosen = runtime or default_runtime()
-        members = [Member.load(directory, name, chosen) for name in combiner.members]
+        bf16 = bf16_allowed() if allow_bf16 is None else allow_bf16
+        members = [Member.load(directory, name, chosen, bf16) for name in combiner.members]
         ensemble = cls(raw["version"], members, combiner)
         ensemble.warm_up()
         return ensemble

@@ -18,31 +18,54 @@ from torch import nn
 from ml.checkpoint import DetectorConfig, load_checkpoint
 from ml.faces import Box, FaceFinder
 from ml.preprocess import resize_square, serving_views, to_tensor
-from ml.runtime import Runner, Runtime, onnx_runner, torch_runner
+from ml.runtime import (
+    BF16_MIN_BATCH,
+    Precision,
+    Runner,
+    Runtime,
+    bf16_runner,
+    by_batch_size,
+    onnx_runner,
+    serving_precision,
+    torch_runner,
+)
 
 BATCH = 64
 
 
 class Member:
     def __init__(
-        self, model: nn.Module, config: DetectorConfig, runner: Runner | None = None
+        self,
+        model: nn.Module,
+        config: DetectorConfig,
+        runner: Runner | None = None,
+        precision: Precision = "fp32",
     ) -> None:
         self.model = model.eval()
         self.runner = runner or torch_runner(self.model)
+        self.precision = precision  # what the runner computes in (bf16: from 8 views a call)
         self.config = config
         self.pre = config.preprocessing
         settings = config.face_finder
         self.face_finder = FaceFinder(**settings) if settings is not None else None
 
     @classmethod
-    def load(cls, directory: Path, name: str, runtime: Runtime = "torch") -> Member:
+    def load(
+        cls, directory: Path, name: str, runtime: Runtime = "torch", allow_bf16: bool = False
+    ) -> Member:
+        """`allow_bf16`: serve in bf16 where `ml.runtime.serving_precision` says it pays (off
+        by default: assembling fits the combiner on float32 logits)."""
         model, config = load_checkpoint(directory, name)
         if runtime == "onnx":
             weights = directory / f"{name}.safetensors"
-            return cls(model, config, onnx_runner(model, weights, config.preprocessing.input_size))
-        if torch.cuda.is_available():
-            model = model.cuda()
-        return cls(model, config)
+            fp32 = onnx_runner(model, weights, config.preprocessing.input_size)
+        else:
+            model = model.cuda() if torch.cuda.is_available() else model
+            fp32 = torch_runner(model)
+        if serving_precision(config.architecture, allow_bf16) == "bf16":
+            runner = by_batch_size(fp32, bf16_runner(model), BF16_MIN_BATCH)
+            return cls(model, config, runner, "bf16")
+        return cls(model, config, fp32)
 
     @property
     def name(self) -> str:

@@ -306,7 +306,24 @@ def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, on
     assert cifake["ensemble"]["ceiling_fp32"] == pytest.approx(
         table["peak_gflops_fp32"] / cifake["ensemble"]["gflop_per_image"]
     )
+    assert cifake["members"]["cnn"]["precision"] == "fp32"  # the CNN never serves in bf16
+    assert cifake["ensemble"]["ceiling"] == pytest.approx(cifake["ensemble"]["ceiling_fp32"])
     assert "% of ceiling" in "\n".join(throughput_lines(table))
+
+
+def test_a_member_in_bf16_is_held_to_the_bf16_peak():
+    from ml.bench import ceiling_as_served, served_precisions
+
+    members = {
+        "generalist": {"precision": "fp32", "gflop_per_image": 1.0},
+        "resnet50": {"precision": "bf16", "gflop_per_image": 4.0},
+        "cnn": {"precision": "fp32", "gflop_per_image": 0.0},  # out of scope here
+    }
+    peaks = {"peak_gflops_fp32": 100.0, "peak_gflops_bf16": 800.0}
+    # both copies of an image: 2 x 1 GFLOP at 100 GFLOP/s + 2 x 4 GFLOP at 800 = 0.03 s
+    assert ceiling_as_served(members, peaks) == pytest.approx(1 / 0.03)
+    assert served_precisions(members) == "fp32 + bf16"
+    assert served_precisions({"cnn": members["cnn"]}) == "fp32"
 
 
 def test_images_in_other_modes_are_judged_as_rgb(artefact, data_dir, onnx_cache):
