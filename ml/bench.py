@@ -427,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ensemble = Ensemble.load(args.artefact)
     table = None
     if not args.skip_throughput:
-        uses_bf16 = any(ensemble.member(name).precision == "bf16" for name in ensemble.members)
+        uses_bf16 = "bf16" in ensemble.precisions.values()
         float32_only = Ensemble.load(args.artefact, allow_bf16=False) if uses_bf16 else None
         table = throughput_table(ensemble, args.images, float32_only=float32_only)
     lines = [f"# Benchmark of {report['version']}", *accuracy_lines(report)]

@@ -63,6 +63,11 @@ class Ensemble:
     def members(self) -> list[str]:
         return [member.name for member in self._members]
 
+    @property
+    def precisions(self) -> dict[str, str]:
+        """What each member computes in ("fp32", or "bf16" on a CPU with AMX)."""
+        return {member.name: member.precision for member in self._members}
+
     def member(self, name: str) -> Member:
         for member in self._members:
             if member.name == name:

@@ -30,7 +30,13 @@ class EnsembleScorer:
         self.model_version = model_version
         started = time.monotonic()
         self._ensemble = Ensemble.load(Path(model_version.artefact_path))
-        logger.info("loaded %s in %.1f s", model_version.label, time.monotonic() - started)
+        in_bf16 = [name for name, kind in self._ensemble.precisions.items() if kind == "bf16"]
+        logger.info(
+            "loaded %s in %.1f s (in bf16: %s)",
+            model_version.label,
+            time.monotonic() - started,
+            ", ".join(in_bf16) or "none",
+        )
 
     def predict(self, images: Sequence[PILImage]) -> Sequence[Prediction]:
         return self._ensemble.predict(list(images))  # type: ignore[return-value]  # same fields

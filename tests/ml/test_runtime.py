@@ -85,3 +85,4 @@ def test_members_serve_in_bf16_exactly_where_the_cpu_has_amx(float32_ensemble):
     assert served.member("resnet50").precision == expected
     assert served.member("inception_v3").precision == expected
     assert served.member("generalist").precision == "fp32"
+    assert served.precisions["resnet50"] == expected
