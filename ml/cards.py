@@ -302,6 +302,7 @@ def ensemble_card(
                 f"- {label}: {e['batch_1']:.1f} images/s at batch 1, {e['batch_32']:.1f} "
                 f"at batch 32; {e['gflop_per_image']:.1f} GFLOP per image (both copies), "
                 f"{e['batch_32'] / e['ceiling']:.0%} of the FLOP ceiling in {e['precision']}"
+                + _float32_only(row)
             )
     lines += [
         "",
@@ -322,3 +323,14 @@ def ensemble_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _float32_only(row: dict[str, Any]) -> str:
+    """The same ensemble without bf16, where the benchmark measured it beside the served one."""
+    f = row.get("ensemble_float32_only")
+    if f is None:
+        return ""
+    return (
+        f"; in float32 only {f['batch_1']:.1f} and {f['batch_32']:.1f} images/s, "
+        f"{f['batch_32'] / f['ceiling']:.0%} of the fp32 ceiling"
+    )

@@ -288,10 +288,12 @@ def test_a_matmul_too_slow_at_full_size_is_measured_on_a_smaller_matrix():
 
 
 def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, onnx_cache):
-    from ml.bench import throughput_lines, throughput_table
+    from ml.bench import floor_lines, throughput_lines, throughput_table
+    from ml.cards import ensemble_card
 
     ensemble = Ensemble.load(artefact, runtime="onnx")
-    table = throughput_table(ensemble, count=4, seconds=0.05)
+    float32_only = Ensemble.load(artefact, runtime="onnx", allow_bf16=False)
+    table = throughput_table(ensemble, count=4, seconds=0.05, float32_only=float32_only)
     cifake = table["sets"]["cifake 32x32"]
     assert cifake["members"]["cnn"]["gflop_per_image"] > 0.05  # ~0.1 GFLOP at 32x32
     assert cifake["ensemble"]["gflop_per_image"] == 2 * cifake["members"]["cnn"]["gflop_per_image"]
@@ -309,6 +311,12 @@ def test_the_benchmark_measures_throughput_against_the_flop_ceiling(artefact, on
     assert cifake["members"]["cnn"]["precision"] == "fp32"  # the CNN never serves in bf16
     assert cifake["ensemble"]["ceiling"] == pytest.approx(cifake["ensemble"]["ceiling_fp32"])
     assert "% of ceiling" in "\n".join(throughput_lines(table))
+    # measured beside the served ensemble, and judged against the fp32 ceiling
+    beside = cifake["ensemble_float32_only"]
+    assert beside["batch_32"] > 0 and beside["ceiling"] == cifake["ensemble"]["ceiling_fp32"]
+    floors = "\n".join(floor_lines({"subsets": {}}, table))
+    assert "cifake 32x32 ensemble float32 only batch-32 share of the fp32 FLOP ceiling" in floors
+    assert "in float32 only" in ensemble_card(artefact, None, table)
 
 
 def test_a_member_in_bf16_is_held_to_the_bf16_peak():
