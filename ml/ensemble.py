@@ -27,7 +27,7 @@ from PIL import Image
 from ml.augment import jpeg_roundtrip
 from ml.calibration import Band, Combiner
 from ml.member import Member, member_logits
-from ml.runtime import Runtime, bf16_allowed, default_runtime
+from ml.runtime import Precision, Runtime, bf16_allowed, default_runtime
 
 ENSEMBLE_FILE = "ensemble.json"
 REENCODE_QUALITY = 85
@@ -64,7 +64,7 @@ class Ensemble:
         return [member.name for member in self._members]
 
     @property
-    def precisions(self) -> dict[str, str]:
+    def precisions(self) -> dict[str, Precision]:
         """What each member computes in ("fp32", or "bf16" on a CPU with AMX)."""
         return {member.name: member.precision for member in self._members}
 
