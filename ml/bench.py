@@ -9,9 +9,9 @@
    Runtime's (MLAS) float32 matmul: on AMD EPYC hosts MKL reaches only half of what MLAS does
    (233 against 461 GFLOP/s on 2 threads), and serving runs on ONNX Runtime, so PyTorch's
    figure alone would set the ceiling below what the members themselves reach. A member that
-   serves in bf16 (ResNet-50 and InceptionV3 on a CPU with AMX, `ml.runtime`) is judged
-   against the bf16 peak: the ensemble's ceiling adds up each member's FLOPs at its own
-   precision's peak, so running faster in bf16 never reads as a higher share of a float32
+   serves in bf16 (ResNet-50 and InceptionV3 on a CPU with AMX or AVX-512 BF16, `ml.runtime`)
+   is judged against the bf16 peak: the ensemble's ceiling adds up each member's FLOPs at its
+   own precision's peak, so running faster in bf16 never reads as a higher share of a float32
    ceiling; the same ensemble in float32 only is measured beside it.
 """
 
@@ -37,6 +37,7 @@ from ml.data import decode_rgb, load_split
 from ml.ensemble import Ensemble, default_ensemble_path
 from ml.evaluate import DEGRADATIONS, SUBSETS, EvaluateConfig, evaluate, json_ready
 from ml.member import Member
+from ml.runtime import cpu_bf16_unit
 
 PAPERS = {  # best CIFAKE / faces accuracy each seed paper reports (shared/research/SEEDS.md)
     "cifake": "papers: CNN #3 0.94 (val), custom CNN ~0.95, ResNet-50 ~0.97, InceptionV3 0.9459",
@@ -64,8 +65,12 @@ def cpu_model() -> str:
 
 
 def machine() -> str:
+    """The CPU, its bf16 instructions (a model name such as "AMD EPYC" covers CPUs with and
+    without them), threads and GPU."""
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
-    return f"{cpu_model()} ({platform.machine()}), {torch.get_num_threads()} threads, {device}"
+    bf16 = cpu_bf16_unit() or "none"
+    cpu = f"{cpu_model()} ({platform.machine()}, bf16 instructions: {bf16})"
+    return f"{cpu}, {torch.get_num_threads()} threads, {device}"
 
 
 def best_seconds(run: Callable[[], object], repeats: int) -> float:
@@ -186,7 +191,7 @@ def throughput_table(
     float32_only: Ensemble | None = None,
 ) -> dict[str, Any]:
     """Members and the ensemble as served; `float32_only`: the same artefact loaded without
-    bf16, measured beside it, so that a host with AMX shows both."""
+    bf16, measured beside it, so that a host with bf16 instructions shows both."""
     # A shared 2-core machine's speed drifts over minutes (its neighbours load the host), so
     # the ceiling is measured before and after the models run and the higher reading kept:
     # a ceiling measured in a slow spell once made the ensemble look 101% efficient.

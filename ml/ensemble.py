@@ -65,7 +65,7 @@ class Ensemble:
 
     @property
     def precisions(self) -> dict[str, Precision]:
-        """What each member computes in ("fp32", or "bf16" on a CPU with AMX)."""
+        """What each member computes in ("fp32", or "bf16" on a CPU with bf16 instructions)."""
         return {member.name: member.precision for member in self._members}
 
     def member(self, name: str) -> Member:

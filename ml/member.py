@@ -25,6 +25,7 @@ from ml.runtime import (
     Runtime,
     bf16_runner,
     by_batch_size,
+    cpu_bf16_unit,
     onnx_runner,
     serving_precision,
     torch_runner,
@@ -43,7 +44,7 @@ class Member:
     ) -> None:
         self.model = model.eval()
         self.runner = runner or torch_runner(self.model)
-        self.precision = precision  # what the runner computes in (bf16: from 8 views a call)
+        self.precision = precision  # what the runner computes in (bf16: for large enough calls)
         self.config = config
         self.pre = config.preprocessing
         settings = config.face_finder
@@ -62,8 +63,9 @@ class Member:
         else:
             model = model.cuda() if torch.cuda.is_available() else model
             fp32 = torch_runner(model)
-        if serving_precision(config.architecture, allow_bf16) == "bf16":
-            runner = by_batch_size(fp32, bf16_runner(model), BF16_MIN_BATCH)
+        unit = cpu_bf16_unit()
+        if unit is not None and serving_precision(config.architecture, allow_bf16, unit) == "bf16":
+            runner = by_batch_size(fp32, bf16_runner(model), BF16_MIN_BATCH[unit])
             return cls(model, config, runner, "bf16")
         return cls(model, config, fp32)
 

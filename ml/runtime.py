@@ -1,12 +1,14 @@
 """How a member's network runs when serving: ONNX Runtime (the fastest float32 path on this
 CPU, 3-4x eager PyTorch for ResNet-50 on 64x64 crops; see shared/research/CPU_BASELINE.md) or
-eager PyTorch, both in float32. On a CPU with AMX tiles, ResNet-50 and InceptionV3 run in bf16
-instead, for calls of 8 views or more (`VERITY_ML_BF16=auto`, the default; `off` keeps float32
+eager PyTorch, both in float32. On a CPU with bf16 instructions (AMX tiles on Sapphire Rapids
+and later Xeons, AVX-512 BF16 on AMD Zen 4 and later), ResNet-50 and InceptionV3 run in bf16
+instead, for calls large enough to pay (`VERITY_ML_BF16=auto`, the default; `off` keeps float32
 everywhere): on a 2-core Sapphire Rapids Xeon they score 32 px crops about 2x faster than ONNX
-Runtime's float32 (ResNet-50 1.7 against 3.3 ms per crop, 64 a call). The EfficientNets'
-depthwise convolutions and the small CNN gain nothing or drift (logits by 0.04-0.05), so they
-stay in float32; a CPU without AMX emulates bf16 (24x slower on an AMD EPYC) and never uses it.
-The ensemble's P(AI) moved by at most 0.0033 on validation (ml/README.md): the calibration holds.
+Runtime's float32 (ResNet-50 1.7 against 3.3 ms per crop, 64 a call), on a 2-core AMD EPYC
+(Zen 4) about 1.5x. The EfficientNets' depthwise convolutions and the small CNN gain nothing or
+drift (logits by 0.04-0.05), so they stay in float32; a CPU without such instructions emulates
+bf16 (24x slower on an AMD EPYC without AVX-512) and never uses it. The ensemble's P(AI) moved
+by at most 0.0033 on validation (ml/README.md): the calibration holds.
 
 The ONNX graph is exported from the loaded weights on first use and cached on disk, keyed by
 the weights' SHA-256 and the torch version, so later loads take milliseconds.
@@ -28,14 +30,19 @@ from torch import nn
 
 Runtime = Literal["onnx", "torch"]
 Precision = Literal["fp32", "bf16"]
+# A CPU's bf16 instructions, named by the flag Linux lists for them.
+Bf16Unit = Literal["amx_bf16", "avx512_bf16"]
+BF16_UNITS: tuple[Bf16Unit, ...] = ("amx_bf16", "avx512_bf16")  # fastest first
 Runner = Callable[[torch.Tensor], np.ndarray]
 ONNX_FORMAT_VERSION = "1"
-# Dense-convolution architectures, the only ones measured faster in bf16 on AMX (see above).
+# Dense-convolution architectures, the only ones measured faster in bf16 (see above).
 BF16_ARCHITECTURES = frozenset({"resnet50", "inception_v3"})
-# Below this many views a call, oneDNN's fixed cost per call outweighs what AMX saves, and
-# float32 answers sooner (ResNet-50, 32 px crops: 4 views 5.5 ms each in bf16 against 4.1,
-# 8 views 3.4 against 3.8, 64 views 1.7 against 3.3).
-BF16_MIN_BATCH = 8
+# Below this many views a call, oneDNN's fixed cost per call outweighs what bf16 saves, and
+# float32 answers sooner. ResNet-50, 32 px crops, ms per crop in bf16 against ONNX Runtime's
+# float32: AMX (2-core Sapphire Rapids) 4 views 5.5 / 4.1, 8 views 3.4 / 3.8, 64 views 1.7 / 3.3;
+# AVX-512 BF16 (2-core AMD EPYC, Zen 4) 8 views 5.3 / 3.8, 12 views 3.2 / 4.1, 64 views
+# 2.3 / 3.4 (InceptionV3 breaks even at 8 views there too).
+BF16_MIN_BATCH: dict[Bf16Unit, int] = {"amx_bf16": 8, "avx512_bf16": 12}
 
 
 def default_runtime() -> Runtime:
@@ -48,16 +55,16 @@ def default_runtime() -> Runtime:
     return "onnx" if configured == "onnx" else "torch"
 
 
-def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether the CPU has AMX bf16 tiles the kernel lets programs use (Linux lists only those
-    in its flags; on other systems this reads False and members stay in float32)."""
+def cpu_bf16_unit(cpuinfo: Path = Path("/proc/cpuinfo")) -> Bf16Unit | None:
+    """The CPU's fastest bf16 instructions that the kernel lets programs use (Linux lists only
+    those in its flags; on other systems this reads None and members stay in float32)."""
     try:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return False
-    return any(
-        line.startswith("flags") and "amx_bf16" in line.split() for line in text.splitlines()
-    )
+        return None
+    lines = text.splitlines()
+    flags = {word for line in lines if line.startswith("flags") for word in line.split()}
+    return next((unit for unit in BF16_UNITS if unit in flags), None)
 
 
 def bf16_allowed() -> bool:
@@ -69,12 +76,13 @@ def bf16_allowed() -> bool:
     return setting == "auto"
 
 
-def serving_precision(architecture: str, allow_bf16: bool, amx: bool | None = None) -> Precision:
-    """bf16 for a dense-convolution member on a CPU with AMX (`amx`: None reads the CPU's
-    flags), when allowed; float32 otherwise, and always on a GPU, where members run as trained."""
+def serving_precision(architecture: str, allow_bf16: bool, unit: Bf16Unit | None) -> Precision:
+    """bf16 for a dense-convolution member on a CPU with bf16 instructions (`unit`, from
+    `cpu_bf16_unit`), when allowed; float32 otherwise, and always on a GPU, where members run
+    as trained."""
     if not allow_bf16 or architecture not in BF16_ARCHITECTURES or torch.cuda.is_available():
         return "fp32"
-    return "bf16" if (cpu_has_amx() if amx is None else amx) else "fp32"
+    return "fp32" if unit is None else "bf16"
 
 
 def onnx_cache_dir() -> Path:
@@ -103,7 +111,7 @@ def torch_runner(model: nn.Module) -> Runner:
 
 def bf16_runner(model: nn.Module) -> Runner:
     """Eager PyTorch on the CPU with a bf16 copy of the weights, channels-last (the layout
-    oneDNN's AMX kernels want); logits come back in float32. A copy cast once: autocast would
+    oneDNN's bf16 kernels want); logits come back in float32. A copy cast once: autocast would
     cast the weights again on every call (ResNet-50, 16 crops: 2.9 against 2.3 ms per crop)."""
     bf16_model = copy.deepcopy(model).to(torch.bfloat16).to(memory_format=torch.channels_last)
 

@@ -13,32 +13,35 @@ from ml.runtime import (
     bf16_allowed,
     bf16_runner,
     by_batch_size,
-    cpu_has_amx,
+    cpu_bf16_unit,
     serving_precision,
 )
 from tests.ml.conftest import photo_like
 
 SAPPHIRE_RAPIDS_FLAGS = "flags\t\t: fpu vme avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n"
-EPYC_FLAGS = "flags\t\t: fpu vme avx2 fma sha_ni\n"
+ZEN4_FLAGS = "flags\t\t: fpu vme avx2 avx512f avx512_bf16 avx512_vnni\n"
+ZEN3_FLAGS = "flags\t\t: fpu vme avx2 fma sha_ni\n"
 
 
 @pytest.mark.parametrize(
-    ("flags", "expected"), [(SAPPHIRE_RAPIDS_FLAGS, True), (EPYC_FLAGS, False)]
+    ("flags", "expected"),
+    [(SAPPHIRE_RAPIDS_FLAGS, "amx_bf16"), (ZEN4_FLAGS, "avx512_bf16"), (ZEN3_FLAGS, None)],
 )
-def test_amx_is_read_from_the_cpus_flags(tmp_path, flags, expected):
+def test_the_fastest_bf16_unit_is_read_from_the_cpus_flags(tmp_path, flags, expected):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: some CPU\n{flags}", encoding="utf-8")
-    assert cpu_has_amx(cpuinfo) is expected
-    assert cpu_has_amx(tmp_path / "absent") is False  # not Linux: float32
+    assert cpu_bf16_unit(cpuinfo) == expected
+    assert cpu_bf16_unit(tmp_path / "absent") is None  # not Linux: float32
 
 
-def test_only_dense_convolution_members_on_amx_serve_in_bf16():
-    assert serving_precision("resnet50", allow_bf16=True, amx=True) == "bf16"
-    assert serving_precision("inception_v3", allow_bf16=True, amx=True) == "bf16"
-    assert serving_precision("efficientnet_lite0", allow_bf16=True, amx=True) == "fp32"
-    assert serving_precision("cnn", allow_bf16=True, amx=True) == "fp32"
-    assert serving_precision("resnet50", allow_bf16=True, amx=False) == "fp32"
-    assert serving_precision("resnet50", allow_bf16=False, amx=True) == "fp32"
+@pytest.mark.parametrize("unit", ["amx_bf16", "avx512_bf16"])
+def test_only_dense_convolution_members_on_a_bf16_cpu_serve_in_bf16(unit):
+    assert serving_precision("resnet50", allow_bf16=True, unit=unit) == "bf16"
+    assert serving_precision("inception_v3", allow_bf16=True, unit=unit) == "bf16"
+    assert serving_precision("efficientnet_lite0", allow_bf16=True, unit=unit) == "fp32"
+    assert serving_precision("cnn", allow_bf16=True, unit=unit) == "fp32"
+    assert serving_precision("resnet50", allow_bf16=False, unit=unit) == "fp32"
+    assert serving_precision("resnet50", allow_bf16=True, unit=None) == "fp32"
 
 
 def test_bf16_can_be_turned_off(monkeypatch):
@@ -55,9 +58,9 @@ def test_small_calls_go_to_float32_and_large_ones_to_bf16():
     def answers(value: float):
         return lambda batch: np.full(len(batch), value, dtype=np.float32)
 
-    run = by_batch_size(answers(32.0), answers(16.0), BF16_MIN_BATCH)
-    assert run(torch.zeros(BF16_MIN_BATCH - 1, 3, 32, 32)).tolist() == [32.0] * 7
-    assert run(torch.zeros(BF16_MIN_BATCH, 3, 32, 32)).tolist() == [16.0] * 8
+    run = by_batch_size(answers(32.0), answers(16.0), threshold=8)
+    assert run(torch.zeros(7, 3, 32, 32)).tolist() == [32.0] * 7
+    assert run(torch.zeros(8, 3, 32, 32)).tolist() == [16.0] * 8
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +71,7 @@ def float32_ensemble() -> Ensemble:
 def test_the_shipped_resnet50_scores_in_bf16_as_in_float32(float32_ensemble):
     member = float32_ensemble.member("resnet50")
     assert member.precision == "fp32"
-    views = [photo_like(32, 32, seed) for seed in range(BF16_MIN_BATCH)]
+    views = [photo_like(32, 32, seed) for seed in range(max(BF16_MIN_BATCH.values()))]
     batch = to_tensor(views, member.pre)
     float32_logits = member.runner(batch)
     bf16_logits = bf16_runner(member.model)(batch)
@@ -78,10 +81,10 @@ def test_the_shipped_resnet50_scores_in_bf16_as_in_float32(float32_ensemble):
     assert float32_logits.std() > 0.05  # the views differ, so agreement is not a constant
 
 
-def test_members_serve_in_bf16_exactly_where_the_cpu_has_amx(float32_ensemble):
+def test_members_serve_in_bf16_exactly_where_the_cpu_has_bf16_instructions(float32_ensemble):
     assert {float32_ensemble.member(n).precision for n in float32_ensemble.members} == {"fp32"}
     served = Ensemble.load(default_ensemble_path(), runtime="torch", allow_bf16=True)
-    expected = "bf16" if cpu_has_amx() else "fp32"
+    expected = "fp32" if cpu_bf16_unit() is None else "bf16"
     assert served.member("resnet50").precision == expected
     assert served.member("inception_v3").precision == expected
     assert served.member("generalist").precision == "fp32"
