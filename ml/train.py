@@ -54,6 +54,7 @@ from ml.member import Member
 from ml.metrics import binary_metrics
 from ml.preprocess import Preprocessing, resize_square, serving_views, to_tensor, training_view
 from ml.recipes import RECIPES, Recipe
+from ml.runtime import Bf16Unit, cpu_bf16_unit
 
 Progress = Callable[[dict[str, Any]], None]
 STATISTICS_BATCH = 128  # images per forward pass when batch-norm statistics are measured again
@@ -79,7 +80,7 @@ class TrainConfig:
     split_seed: int = 0
     seed: int = 0  # initialisation, batch order and augmentation
     device: str = "auto"
-    amp: bool | None = None  # bf16 autocast; None: on a GPU only (see uses_bf16)
+    amp: bool | None = None  # bf16 autocast; None: where it pays (see uses_bf16)
     threads: int | None = None
     loader_workers: int | None = None  # processes decoding batches; None: 0 on a CPU, some on a GPU
     batch_norm_images: int | None = None  # None: the recipe's (see Recipe.batch_norm_images)
@@ -119,12 +120,28 @@ def device_name(device: torch.device) -> str:
     return f"cuda ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "cpu"
 
 
-def uses_bf16(device: torch.device, requested: bool | None) -> bool:
-    """Whether to train under bf16 autocast: as requested, else on a GPU only. On the CPUs
-    measured, float32 trained faster: a 2-core AMD EPYC without AVX-512 ran a training step 4x
-    (EfficientNet-Lite0 at 128 px) to 24x (ResNet-50 at 32 px) slower in bf16, and even a
-    Sapphire Rapids Xeon with AMX ran EfficientNet-Lite0 1.2x slower (ml/README.md)."""
-    return requested if requested is not None else device.type == "cuda"
+# Architectures measured to train faster under bf16 autocast on a CPU, by its bf16 instructions
+# (ml/README.md). With AVX-512 BF16 (2-core AMD EPYC, Zen 4; whole `ml.train` runs) the CNN
+# trained 1.35x as fast, ResNet-50 1.29x, InceptionV3 1.34x; EfficientNet-Lite0 gained nothing.
+# With AMX only EfficientNet-Lite0 was measured (1.2x slower), so such hosts train in float32.
+CPU_BF16_TRAINING: dict[Bf16Unit, frozenset[str]] = {
+    "avx512_bf16": frozenset({"cnn", "resnet50", "inception_v3"}),
+    "amx_bf16": frozenset(),
+}
+
+
+def uses_bf16(
+    device: torch.device, requested: bool | None, architecture: str, unit: Bf16Unit | None
+) -> bool:
+    """Whether to train under bf16 autocast: as requested; else on a GPU, and on a CPU whose
+    bf16 instructions (`unit`, from `ml.runtime.cpu_bf16_unit`) trained this architecture
+    faster. A CPU without them emulates bf16: a 2-core AMD EPYC without AVX-512 ran a training
+    step 4x (EfficientNet-Lite0 at 128 px) to 24x (ResNet-50 at 32 px) slower in bf16."""
+    if requested is not None:
+        return requested
+    if device.type == "cuda":
+        return True
+    return unit is not None and architecture in CPU_BF16_TRAINING[unit]
 
 
 def autocast(device: torch.device, enabled: bool) -> AbstractContextManager[Any]:
@@ -467,7 +484,7 @@ def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
     scheduler = _scheduler(optimizer, recipe, lr, epochs * steps_per_epoch)
     rng = random.Random(config.seed)
     workers = loader_workers(config.loader_workers, device)
-    amp = uses_bf16(device, config.amp)
+    amp = uses_bf16(device, config.amp, recipe.architecture, cpu_bf16_unit())
     loop = Loop(recipe, model, optimizer, scheduler, device, amp, rng, progress, workers)
     if recipe.ema_decay is not None:
         ema = get_ema_multi_avg_fn(recipe.ema_decay)
@@ -638,7 +655,8 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainConfig:
     parser.add_argument(
         "--amp",
         action=argparse.BooleanOptionalAction,
-        help="bf16 autocast (default: on a GPU only; --no-amp: float32 everywhere)",
+        help="bf16 autocast (default: on a GPU, and on a CPU where it trains faster: see "
+        "uses_bf16; --no-amp: float32 everywhere)",
     )
     parser.add_argument("--threads", type=int)
     parser.add_argument(

@@ -20,6 +20,7 @@ from ml.data import SplitMismatchError, decode_rgb, load_split
 from ml.ensemble import Ensemble
 from ml.preprocess import to_tensor
 from ml.recipes import RECIPES
+from ml.runtime import cpu_bf16_unit
 from ml.train import (
     Loop,
     TrainConfig,
@@ -70,7 +71,8 @@ def test_training_writes_weights_config_card_and_history(trained):
     assert config["training"]["batch_norm_images"] == 128
     assert "Batch-norm statistics measured on the serving views of 128 training images" in card
     # bf16 autocast only where it was asked for or a GPU trained it
-    assert config["training"]["amp_bf16"] == (config["training"]["device"] != "cpu")
+    device = torch.device("cuda" if config["training"]["device"] != "cpu" else "cpu")
+    assert config["training"]["amp_bf16"] == uses_bf16(device, None, "cnn", cpu_bf16_unit())
     assert [e["event"] for e in events if e["event"] != "step"] == ["epoch", "epoch", "done"]
 
 
@@ -422,8 +424,12 @@ def test_batch_norm_statistics_are_measured_again_on_the_views_serving_makes(dat
     assert normalise.momentum == 0.1 and model.training  # left as training had it
 
 
-def test_bf16_autocast_is_for_gpus_unless_asked_for():
+def test_bf16_autocast_is_for_gpus_and_cpus_it_was_measured_faster_on_unless_asked():
     cpu, gpu = torch.device("cpu"), torch.device("cuda")
-    assert (uses_bf16(cpu, None), uses_bf16(gpu, None)) == (False, True)
-    assert (uses_bf16(cpu, True), uses_bf16(gpu, False)) == (True, False)
+    assert uses_bf16(gpu, None, "efficientnet_lite0", None)
+    assert uses_bf16(cpu, None, "resnet50", "avx512_bf16")
+    assert not uses_bf16(cpu, None, "efficientnet_lite0", "avx512_bf16")  # no faster there
+    assert not uses_bf16(cpu, None, "resnet50", "amx_bf16")  # not measured: float32
+    assert not uses_bf16(cpu, None, "resnet50", None)  # emulated: up to 24x slower
+    assert uses_bf16(cpu, True, "cnn", None) and not uses_bf16(gpu, False, "cnn", None)
     assert [parse_args(flags).amp for flags in ([], ["--amp"], ["--no-amp"])] == [None, True, False]
