@@ -18,7 +18,10 @@ const img = (name) => `https://img.example/${name}`;
  * A Checker wired as the service worker wires it, against `serverUrl`, with every delivery
  * recorded. Bytes for uploads are "read" from a map the test fills.
  */
-function checkerFor(serverUrl, { teamToken = "", bytes = new Map(), ...options } = {}) {
+function checkerFor(
+  serverUrl,
+  { teamToken = "", bytes = new Map(), cacheStorage = null, ...options } = {},
+) {
   const storage = new MemoryStorageArea();
   const credentials = new Credentials({
     storageArea: storage,
@@ -28,7 +31,7 @@ function checkerFor(serverUrl, { teamToken = "", bytes = new Map(), ...options }
   const deliveries = [];
   const bytesRead = [];
   const checker = new Checker({
-    cache: new VerdictCache(storage),
+    cache: new VerdictCache(cacheStorage ?? storage),
     connect: async () =>
       new VerityApi({ serverUrl, token: await credentials.tokenFor({ serverUrl, teamToken }) }),
     rejectToken: (token) => credentials.reject(token),
@@ -125,6 +128,22 @@ describe("the checker", () => {
       .slice(before)
       .map((r) => r.body.images.length);
     assert.deepEqual(sizes, [50, 50, 20]);
+  });
+
+  it("asks once when a second tab asks while the first tab's answer is being stored", async () => {
+    // Reads answer with what storage held when they began (as a busy Chrome's do): the second
+    // tab's read starts before the answer is stored and ends after.
+    const cacheStorage = new MemoryStorageArea({ readDelayMs: 300 });
+    const { checker, answerFor } = checkerFor(server.url, { cacheStorage });
+    const before = server.requestsTo("/api/v1/extension/page-checks").length;
+
+    await ask(checker, [img("ai-landing.jpg")], tab(1));
+    const second = ask(checker, [img("ai-landing.jpg")], tab(2));
+    await answerFor(img("ai-landing.jpg"), tab(1));
+    const [answer] = await second;
+
+    assert.equal(answer.status, "done", "answered from what the first tab's request brought");
+    assert.equal(server.requestsTo("/api/v1/extension/page-checks").length - before, 1);
   });
 
   it("answers from the cache without asking the server again", async () => {

@@ -102,5 +102,17 @@ describe("the verdict cache", () => {
 
     await cache.clear();
     assert.equal(storage.size, 1);
+    assert.equal((await cache.get(["https://a.example/1.jpg"])).size, 0, "nor from memory");
+  });
+
+  it("answers a read that began before a write landed with what was written", async () => {
+    // Chrome answers a read with what storage held when it began; another tab's answer may be
+    // stored while the read is under way, and must not be asked about again.
+    const cache = new VerdictCache(new MemoryStorageArea({ readDelayMs: 50 }));
+    const reading = cache.get(["https://a.example/1.jpg"]);
+    await cache.put([done("https://a.example/1.jpg")]);
+
+    const found = await reading;
+    assert.equal(found.get("https://a.example/1.jpg")?.verdict.band, "likely_ai");
   });
 });

@@ -3,6 +3,9 @@
  * pages seen again (in any tab, after a browser restart) are answered without a request.
  * Settled answers only: a `done` verdict lives for hours, a `failed` one for minutes (so a broken
  * image is not asked about on every page view, yet a fixed one is seen again soon).
+ * What this worker wrote is also held in memory: a read that began before a write landed in
+ * storage still sees it, so a tab asking while another tab's answer is being stored does not
+ * ask the server a second time.
  */
 
 const KEY_PREFIX = "verdict:";
@@ -24,6 +27,9 @@ export const DEFAULT_CACHE_POLICY = Object.freeze({
 });
 
 export class VerdictCache {
+  /** @type {Map<string, CacheEntry>} by URL, oldest write first; at most policy.maxEntries */
+  #written = new Map();
+
   /**
    * @param {StorageArea} storageArea
    * @param {Partial<typeof DEFAULT_CACHE_POLICY> & { now?: () => number }} [options]
@@ -44,7 +50,8 @@ export class VerdictCache {
     const stored = await this.storageArea.get(urls.map((url) => KEY_PREFIX + url));
     const found = new Map();
     for (const url of urls) {
-      const entry = /** @type {CacheEntry | undefined} */ (stored[KEY_PREFIX + url]);
+      // Checked after the read: a write made while it was under way is newer than what it read.
+      const entry = this.#written.get(url) ?? stored[KEY_PREFIX + url];
       if (entry && entry.expiresAt > this.now()) found.set(url, entry.result);
     }
     return found;
@@ -60,7 +67,10 @@ export class VerdictCache {
     const items = {};
     for (const result of results) {
       const ttl = this.#ttlFor(result);
-      if (ttl > 0) items[KEY_PREFIX + result.url] = { result, storedAt, expiresAt: storedAt + ttl };
+      if (ttl <= 0) continue;
+      const entry = { result, storedAt, expiresAt: storedAt + ttl };
+      items[KEY_PREFIX + result.url] = entry;
+      this.#remember(result.url, entry);
     }
     if (Object.keys(items).length > 0) await this.storageArea.set(items);
   }
@@ -77,12 +87,14 @@ export class VerdictCache {
       .filter(([, entry]) => entry.expiresAt > now)
       .sort(([, a], [, b]) => b.storedAt - a.storedAt);
     const doomed = [...expired, ...live.slice(this.policy.maxEntries)].map(([key]) => key);
+    for (const key of doomed) this.#written.delete(key.slice(KEY_PREFIX.length));
     if (doomed.length > 0) await this.storageArea.remove(doomed);
     return doomed.length;
   }
 
   /** Forgets every verdict (the options page's "Clear cached verdicts"). */
   async clear() {
+    this.#written.clear();
     const keys = (await this.#allEntries()).map(([key]) => key);
     if (keys.length > 0) await this.storageArea.remove(keys);
   }
@@ -91,6 +103,19 @@ export class VerdictCache {
   async #allEntries() {
     const everything = await this.storageArea.get(null);
     return Object.entries(everything).filter(([key]) => key.startsWith(KEY_PREFIX));
+  }
+
+  /**
+   * @param {string} url
+   * @param {CacheEntry} entry
+   */
+  #remember(url, entry) {
+    this.#written.delete(url); // re-inserted last: the Map's order is the order of writes
+    this.#written.set(url, entry);
+    if (this.#written.size > this.policy.maxEntries) {
+      const [oldest] = this.#written.keys();
+      this.#written.delete(oldest);
+    }
   }
 
   /** @param {CheckResult} result */
