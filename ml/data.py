@@ -97,11 +97,15 @@ def load_split(dataset: str, split: str, data_dir: Path | None = None) -> list[S
     """All images of one split ("train" or "test") of one data set, checked against the manifest."""
     dataset_dir = (data_dir or default_data_dir()) / dataset
     rows = [row for row in _manifest_rows(dataset_dir) if row["split"] == split]
+    if not rows:  # e.g. a staged folder (ml.stage_data) that kept only this data set's test rows
+        raise DataError(f"{dataset_dir / 'MANIFEST.tsv'} lists no {split} images")
     by_shard: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
     for row in rows:
         by_shard[row["shard"]][row["name"]] = row
     samples = []
     for shard, wanted in sorted(by_shard.items()):
+        if not (dataset_dir / shard).is_file():
+            raise DataError(f"{dataset_dir / shard} is missing ({split} split of {dataset})")
         for row, data in _read_shard(dataset_dir / shard, wanted):
             digest = sha256_of(data)
             if digest != row["sha256"]:
