@@ -315,7 +315,9 @@ def ensemble_card(
         "- Generators unlike those in the training data; the wild set has ~1k fakes from ~30 "
         "generators, so novel generators may pass as real.",
         "- Images edited partly (inpainting, local edits) other than face swaps; screenshots "
-        "and heavy filters; images smaller than 16 px (no member in scope).",
+        "other than of the whole image on a display at 100-125% (the evaluation's "
+        "`screenshot_1.25x`), such as ones with page or interface around the image; heavy "
+        "filters; images smaller than 16 px (no member in scope).",
         "- Faces that OpenCV's Haar cascade does not find (profiles, small faces < 64 px): the "
         "face member then says nothing.",
         "- Small images (up to 64 px) from generators other than Stable Diffusion 1.4: the members "

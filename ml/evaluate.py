@@ -41,6 +41,15 @@ def centre_crop(image: Image.Image, fraction: float) -> Image.Image:
     return image.crop((left, top, left + crop_w, top + crop_h))
 
 
+def screenshot(image: Image.Image, scale: float) -> Image.Image:
+    """What a screenshot of the image holds when a display scaled by `scale` shows it at its
+    own CSS size: the browser's bilinear resampling to device pixels, saved as PNG (lossless, so
+    these are the pixels a detector gets)."""
+    width, height = image.size
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.BILINEAR)
+
+
 DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "original": lambda image: image,
     "jpeg_q90": partial(jpeg_roundtrip, quality=90),
@@ -48,6 +57,9 @@ DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "jpeg_q50": partial(jpeg_roundtrip, quality=50),
     "resize_0.5x": partial(rescale, factor=0.5),
     "centre_crop_50": partial(centre_crop, fraction=0.5),
+    "screenshot_1.25x": partial(
+        screenshot, scale=1.25
+    ),  # a display scaled to 125%, common on laptops
     "upscale_2x": partial(rescale, factor=2.0),
 }
 SUBSETS = ("cifake", "faces_140k", "faces_swap", "wild")

@@ -195,3 +195,28 @@ def test_jpeg_sensitivity_exposes_a_pristine_means_generated_shortcut():
     assert report["roc_auc"] == 1.0  # the shortcut separates the stored files perfectly
     # a re-encode wipes the pristine look: generated images fall far towards "real"
     assert report["logit_shift_ai"] < 2 * min(report["logit_shift_real"], -0.1)
+
+
+def test_each_degradation_does_what_its_name_says():
+    from ml.evaluate import DEGRADATIONS
+
+    image = photo_like(200, 120, seed=3)
+    sizes = {name: degrade(image).size for name, degrade in DEGRADATIONS.items()}
+    assert sizes == {
+        "original": (200, 120),
+        "jpeg_q90": (200, 120),
+        "jpeg_q75": (200, 120),
+        "jpeg_q50": (200, 120),
+        "resize_0.5x": (100, 60),
+        "centre_crop_50": (100, 60),
+        "screenshot_1.25x": (250, 150),
+        "upscale_2x": (400, 240),
+    }
+    pixels = {
+        name: np.asarray(degrade(image), dtype=float) for name, degrade in DEGRADATIONS.items()
+    }
+    original = np.asarray(image, dtype=float)
+    loss = {q: np.abs(pixels[f"jpeg_q{q}"] - original).mean() for q in (90, 75, 50)}
+    assert 0 < loss[90] < loss[75] < loss[50], "coarser quality, more changed"
+    centre = original[30:90, 50:150]
+    assert np.array_equal(pixels["centre_crop_50"], centre)
