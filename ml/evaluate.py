@@ -57,9 +57,8 @@ DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "jpeg_q50": partial(jpeg_roundtrip, quality=50),
     "resize_0.5x": partial(rescale, factor=0.5),
     "centre_crop_50": partial(centre_crop, fraction=0.5),
-    "screenshot_1.25x": partial(
-        screenshot, scale=1.25
-    ),  # a display scaled to 125%, common on laptops
+    # a display scaled to 125%, common on laptops
+    "screenshot_1.25x": partial(screenshot, scale=1.25),
     "upscale_2x": partial(rescale, factor=2.0),
 }
 SUBSETS = ("cifake", "faces_140k", "faces_swap", "wild")

@@ -25,8 +25,8 @@ from pathlib import Path
 from ml.data import DATASETS, default_data_dir
 
 DEVICE_CARRY_LIMIT = 64 * 2**20
+STAGED_MARKER = ".staged-by-verity"  # only a folder holding it is ever emptied
 # What ml.data reads of a manifest row; the rest is provenance for people.
-STAGED_MARKER = ".staged-by-verity"
 LOADER_COLUMNS = ("subset", "split", "label", "generator", "shard", "name", "sha256")
 
 
