@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ml.augment import jpeg_roundtrip, rescale
+from ml.augment import jpeg_roundtrip, rescale, webp_roundtrip
 from ml.calibration import sigmoid
 from ml.cards import metrics_table
 from ml.data import DATASETS, Sample, decode_rgb, labelled_sample, limit_per_class, load_split
@@ -55,6 +55,7 @@ DEGRADATIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "jpeg_q90": partial(jpeg_roundtrip, quality=90),
     "jpeg_q75": partial(jpeg_roundtrip, quality=75),
     "jpeg_q50": partial(jpeg_roundtrip, quality=50),
+    "webp_q75": partial(webp_roundtrip, quality=75),
     "resize_0.5x": partial(rescale, factor=0.5),
     "centre_crop_50": partial(centre_crop, fraction=0.5),
     # a display scaled to 125%, common on laptops

@@ -14,7 +14,7 @@ from ml.checkpoint import DetectorConfig, load_checkpoint, save_checkpoint
 from ml.data import Sample
 from ml.member import Member
 from ml.models import create_detector
-from ml.policies import jpeg_sensitivity
+from ml.policies import REENCODINGS, reencode_sensitivity
 from ml.preprocess import Preprocessing, crop_grid, serving_views, to_tensor, training_view
 from tests.ml.conftest import photo_like
 
@@ -170,7 +170,7 @@ class GrainMeter(torch.nn.Module):
         return self.scale * grain - 2.0
 
 
-def test_jpeg_sensitivity_exposes_a_pristine_means_generated_shortcut():
+def test_reencode_sensitivity_exposes_a_pristine_means_generated_shortcut():
     def grainy(seed: int) -> Image.Image:
         base = np.asarray(photo_like(64, 64, seed), dtype=np.int16)
         noise = np.random.default_rng(seed).integers(-12, 13, size=base.shape)
@@ -190,11 +190,13 @@ def test_jpeg_sensitivity_exposes_a_pristine_means_generated_shortcut():
         GrainMeter(),
         DetectorConfig("grain", "cnn", {}, Preprocessing("resize", 64, min_side=16)),
     )
-    report = jpeg_sensitivity(member, samples)["wild"]
-    assert report["n"] == 12
-    assert report["roc_auc"] == 1.0  # the shortcut separates the stored files perfectly
-    # a re-encode wipes the pristine look: generated images fall far towards "real"
-    assert report["logit_shift_ai"] < 2 * min(report["logit_shift_real"], -0.1)
+    assert set(REENCODINGS) == {"JPEG q75", "WebP q75"}
+    for name, reencode in REENCODINGS.items():
+        report = reencode_sensitivity(member, samples, reencode)["wild"]
+        assert report["n"] == 12
+        assert report["roc_auc"] == 1.0  # the shortcut separates the stored files perfectly
+        # a re-encode wipes the pristine look: generated images fall far towards "real"
+        assert report["logit_shift_ai"] < 2 * min(report["logit_shift_real"], -0.1), name
 
 
 def test_each_degradation_does_what_its_name_says():
@@ -207,6 +209,7 @@ def test_each_degradation_does_what_its_name_says():
         "jpeg_q90": (200, 120),
         "jpeg_q75": (200, 120),
         "jpeg_q50": (200, 120),
+        "webp_q75": (200, 120),
         "resize_0.5x": (100, 60),
         "centre_crop_50": (100, 60),
         "screenshot_1.25x": (250, 150),
@@ -220,3 +223,5 @@ def test_each_degradation_does_what_its_name_says():
     assert 0 < loss[90] < loss[75] < loss[50], "coarser quality, more changed"
     centre = original[30:90, 50:150]
     assert np.array_equal(pixels["centre_crop_50"], centre)
+    webp_loss = np.abs(pixels["webp_q75"] - original).mean()
+    assert webp_loss > 0 and not np.array_equal(pixels["webp_q75"], pixels["jpeg_q75"])
