@@ -247,6 +247,7 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
     artefact, data_dir, tmp_path, onnx_cache
 ):
     from ml.bench import accuracy_lines, floor_lines
+    from ml.cards import ensemble_card
     from ml.evaluate import EvaluateConfig, evaluate
 
     samples = load_split("cifake", "test", data_dir)
@@ -257,7 +258,7 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
             artefact=artefact,
             out_dir=tmp_path,
             holdout=holdout,
-            degradations=("original", "jpeg_q75", "resize_0.5x"),
+            degradations=("original", "jpeg_q75", "webp_q75", "resize_0.5x"),
         ),
         progress=events.append,
     )
@@ -270,7 +271,7 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
     halved = holdout_report["degradations"]["resize_0.5x"]
     assert halved["members"]["cnn"]["coverage"] == 0.0
     assert halved["bands"]["abstained"] == {"no_model_in_scope": 24}
-    assert len(events) == 3
+    assert len(events) == 4
     assert "NaN" not in (tmp_path / "report.json").read_text()
     assert "## holdout (24 images)" in (tmp_path / "report.md").read_text()
     for kind in ("roc", "pr", "reliability"):
@@ -278,6 +279,14 @@ def test_evaluation_of_a_holdout_writes_json_markdown_and_plots(
             assert plot.format == "PNG"
     table = "\n".join(accuracy_lines(report) + floor_lines(report, None))
     assert "| jpeg_q75 |" in table and "holdout ECE (calibrated, it would read 0." in table
+    assert "| holdout accuracy drop under WebP q75 |" in table
+    card_row = next(
+        line
+        for line in ensemble_card(artefact, report, None).splitlines()
+        if line.startswith("| holdout |")
+    )
+    webp = holdout_report["degradations"]["webp_q75"]["ensemble"]["accuracy"]
+    assert f"| {webp:.4f} |" in card_row, "the card's test table shows accuracy after WebP q75"
 
 
 def test_a_matmul_too_slow_at_full_size_is_measured_on_a_smaller_matrix():
