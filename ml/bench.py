@@ -427,16 +427,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="write the test metrics into the artefact's MODEL_CARD.md",
     )
     args = parser.parse_args(argv)
+    # Speed first: measured after the evaluation, in the same process, the CIFAKE ensemble read
+    # 36-39 images/s on a 2-core Xeon where a fresh process (or one given --report) read 51-54.
+    table = None
+    if not args.skip_throughput:
+        ensemble = Ensemble.load(args.artefact)
+        uses_bf16 = "bf16" in ensemble.precisions.values()
+        float32_only = Ensemble.load(args.artefact, allow_bf16=False) if uses_bf16 else None
+        table = throughput_table(ensemble, args.images, float32_only=float32_only)
+        del ensemble, float32_only
     if args.report:
         report = json.loads(args.report.read_text(encoding="utf-8"))
     else:
         report = test_report(args.artefact, args.out, args.limit_per_class)
-    ensemble = Ensemble.load(args.artefact)
-    table = None
-    if not args.skip_throughput:
-        uses_bf16 = "bf16" in ensemble.precisions.values()
-        float32_only = Ensemble.load(args.artefact, allow_bf16=False) if uses_bf16 else None
-        table = throughput_table(ensemble, args.images, float32_only=float32_only)
     lines = [f"# Benchmark of {report['version']}", *accuracy_lines(report)]
     if table:
         lines += throughput_lines(table)
