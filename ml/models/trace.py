@@ -5,7 +5,8 @@ The input adapter adds NPR (Tan et al., CVPR 2024): the residual between the ima
 nearest-neighbour down-then-up-sampled copy, which exposes the local pixel correlations that
 generators' up-sampling layers leave. Stems are adapted for small native-resolution inputs:
 - ResNet-50 drops the stem max-pool (total stride 16 instead of 32), so a 32x32 image still
-  reaches layer4 at 2x2 (cost about that of the stock network at 64x64).
+  reaches layer4 at 2x2 (cost about that of the stock network at 64x64). `stem_stride=1` halves
+  the total stride again, at four times the FLOPs (tried as a fine-tune: ml/README.md).
 - InceptionV3's stem (stride 2 conv, two max-pools, unpadded convs) needs 75x75 at least; with
   its first conv at stride 1 and the second max-pool removed (total stride 8), 32x32 inputs
   reach Mixed_7 at 2x2.
@@ -54,10 +55,15 @@ class TraceDetector(nn.Module):
 
 
 @register_detector("resnet50")
-def resnet50(input_mode: InputMode = "rgb_npr", stem_maxpool: bool = False) -> nn.Module:
+def resnet50(
+    input_mode: InputMode = "rgb_npr", stem_maxpool: bool = False, stem_stride: int = 2
+) -> nn.Module:
     backbone = timm.create_model("resnet50", num_classes=1, in_chans=_CHANNELS[input_mode])
     if not stem_maxpool:
         backbone.maxpool = nn.Identity()
+    stem = backbone.get_submodule("conv1")
+    assert isinstance(stem, nn.Conv2d)
+    stem.stride = (stem_stride, stem_stride)
     return TraceDetector(backbone, input_mode)
 
 

@@ -35,6 +35,19 @@ def test_a_detector_gives_one_logit_per_image(name, side):
     assert torch.isfinite(logits).all()
 
 
+def test_a_stride_1_stem_keeps_resnet50s_feature_maps_twice_as_large():
+    feature_sides = {}
+    for stride in (1, 2):
+        model = create_detector("resnet50", stem_stride=stride).eval()
+        layer4 = model.backbone.get_submodule("layer4")
+        layer4.register_forward_hook(
+            lambda _m, _i, out, s=stride: feature_sides.update({s: out.shape[-1]})
+        )
+        with torch.inference_mode():
+            model(torch.randn(1, 3, 32, 32))
+    assert feature_sides == {1: 4, 2: 2}
+
+
 def test_the_paper_cnn_reproduces_the_documented_layout():
     model = create_detector("cnn_paper")
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]

@@ -438,7 +438,8 @@ def test_bf16_autocast_is_for_gpus_and_cpus_it_was_measured_faster_on_unless_ask
     assert uses_bf16(gpu, None, "efficientnet_lite0", None)
     assert uses_bf16(cpu, None, "resnet50", "avx512_bf16")
     assert not uses_bf16(cpu, None, "efficientnet_lite0", "avx512_bf16")  # no faster there
-    assert not uses_bf16(cpu, None, "resnet50", "amx_bf16")  # not measured: float32
+    assert uses_bf16(cpu, None, "inception_v3", "amx_bf16")
+    assert not uses_bf16(cpu, None, "efficientnet_lite0", "amx_bf16")  # slower there
     assert not uses_bf16(cpu, None, "resnet50", None)  # emulated: up to 24x slower
     assert uses_bf16(cpu, True, "cnn", None) and not uses_bf16(gpu, False, "cnn", None)
     assert [parse_args(flags).amp for flags in ([], ["--amp"], ["--no-amp"])] == [None, True, False]
