@@ -121,8 +121,8 @@ def device_name(device: torch.device) -> str:
 
 
 # Architectures measured to train faster under bf16 autocast on a CPU, by its bf16 instructions
-# (ml/README.md; whole `ml.train` runs of 40 steps on 2-core hosts). With AVX-512 BF16 (AMD EPYC,
-# Zen 4) the CNN trained 1.35x as fast, ResNet-50 1.29x, InceptionV3 1.34x; EfficientNet-Lite0
+# (ml/README.md; whole `ml.train` runs on 2-core hosts). With AVX-512 BF16 (AMD EPYC, Zen 4)
+# the CNN trained 1.35x as fast, ResNet-50 1.29x, InceptionV3 1.34x; EfficientNet-Lite0
 # gained nothing. With AMX (Sapphire Rapids Xeon) the CNN 1.4x, ResNet-50 1.45x, InceptionV3
 # 1.55x, while EfficientNet-Lite0 at 128 px ran 1.13x slower (its depthwise convolutions).
 CPU_BF16_TRAINING: dict[Bf16Unit, frozenset[str]] = {
