@@ -17,7 +17,7 @@ from torch import nn
 
 from ml.checkpoint import DetectorConfig, load_checkpoint
 from ml.faces import Box, FaceFinder
-from ml.preprocess import resize_square, serving_views, to_tensor
+from ml.preprocess import resize_square, serving_views, to_tensor, with_mirror_images
 from ml.runtime import (
     BF16_MIN_BATCH,
     Precision,
@@ -89,7 +89,8 @@ class Member:
                 raise ValueError(f"member {self.name} has face_crops policy but no face finder")
             boxes = self.face_finder.find(image) if faces is None else faces
             side = self.pre.input_size
-            return [resize_square(self.face_finder.crop(image, box), side) for box in boxes]
+            crops = [resize_square(self.face_finder.crop(image, box), side) for box in boxes]
+            return with_mirror_images(crops, self.pre)
         return serving_views(image, self.pre)
 
     def view_logits(self, views: Sequence[Image.Image]) -> np.ndarray:
@@ -119,6 +120,9 @@ class Member:
         for index, views in enumerate(views_per_image):
             if views:
                 chunk = view_logits[start : start + len(views)]
+                if self.pre.mirrored:  # a view and its mirror image are one view: mean logit
+                    chunk = chunk.reshape(-1, 2).mean(axis=1)
+                # the most suspicious face decides; other views are parts of one picture
                 result[index] = chunk.max() if self.pre.policy == "face_crops" else chunk.mean()
                 start += len(views)
         return result

@@ -49,7 +49,7 @@ def variants(pre: Preprocessing) -> dict[str, Preprocessing]:
             f"native crops {pre.input_size} x4": replace(pre, policy="native_crops", num_crops=4),
             **mirrored,
         }
-    return {"face crops": pre}
+    return {"face crops": pre, **mirrored}
 
 
 def subset_metrics(

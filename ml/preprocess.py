@@ -104,6 +104,11 @@ def serving_views(image: Image.Image, pre: Preprocessing) -> list[Image.Image]:
         views = [square_crop(image, left, top, side) for left, top in corners]
     else:
         raise ValueError("face crops come from Member.views, not serving_views")
+    return with_mirror_images(views, pre)
+
+
+def with_mirror_images(views: list[Image.Image], pre: Preprocessing) -> list[Image.Image]:
+    """Each view followed by its mirror image when `pre.mirrored` (whatever the policy)."""
     if not pre.mirrored:
         return views
     return [shown for view in views for shown in (view, ImageOps.mirror(view))]

@@ -90,6 +90,32 @@ def test_mirrored_serving_scores_each_view_and_its_mirror_image():
     assert len(serving_views(image, crops)) == 8
 
 
+class LeftMinusRight(torch.nn.Module):
+    """A logit that mirroring negates: the left half's brightness minus the right half's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        half = x.shape[-1] // 2
+        left, right = x[..., :half].mean(dim=(1, 2, 3)), x[..., half:].mean(dim=(1, 2, 3))
+        return self.scale * (left - right)
+
+
+def test_mirrored_face_crops_average_each_face_with_its_mirror_image():
+    image = Image.new("RGB", (200, 200), "white")
+    image.paste((0, 0, 0), (100, 0, 200, 200))  # bright left, dark right: a lopsided "face"
+    faces = [(20, 20, 60, 60), (90, 90, 80, 80)]
+    pre = Preprocessing("face_crops", 64, min_side=64)
+    config = DetectorConfig("face", "cnn", {}, pre, face_finder={"min_face": 32})
+    plain = Member(LeftMinusRight(), config)
+    mirrored = Member(LeftMinusRight(), replace(config, preprocessing=replace(pre, mirrored=True)))
+    assert len(mirrored.views(image, faces)) == 2 * len(plain.views(image, faces)) == 4
+    assert plain.logits([image], [faces])[0] > 0.1  # the face crop that straddles both halves
+    assert abs(mirrored.logits([image], [faces])[0]) < 1e-6  # each face's pair cancels out
+
+
 def test_configs_saved_before_mirroring_existed_load_unmirrored():
     saved = Preprocessing("resize", 96, mirrored=True).to_dict()
     assert Preprocessing.from_dict(saved).mirrored
@@ -155,6 +181,8 @@ def test_policy_comparison_covers_crops_downscale_and_mirroring():
     resized = variants(Preprocessing("resize", 224))
     assert {v.policy for v in resized.values()} == {"resize", "native_crops"}
     assert [v.mirrored for v in resized.values()] == [False, False, False, True]
+    faces = variants(Preprocessing("face_crops", 160))
+    assert [v.mirrored for v in faces.values()] == [False, True]
 
 
 class GrainMeter(torch.nn.Module):
