@@ -52,7 +52,14 @@ from ml.data import (
 from ml.faces import Box, FaceFinder
 from ml.member import Member
 from ml.metrics import binary_metrics
-from ml.preprocess import Preprocessing, resize_square, serving_views, to_tensor, training_view
+from ml.preprocess import (
+    Preprocessing,
+    resize_square,
+    serving_views,
+    to_tensor,
+    training_view,
+    with_mirror_images,
+)
 from ml.recipes import RECIPES, Recipe
 from ml.runtime import Bf16Unit, cpu_bf16_unit
 
@@ -249,7 +256,9 @@ def serving_views_of(
     """What serving scores for a training item: its face crop, or its policy's views."""
     image = decode_rgb(item.sample.data)
     if item.box is not None and finder is not None:
-        return [resize_square(finder.crop(image, item.box), pre.input_size)]
+        return with_mirror_images(
+            [resize_square(finder.crop(image, item.box), pre.input_size)], pre
+        )
     return serving_views(image, pre) if pre.in_scope(image.size) else []
 
 
